@@ -1,0 +1,1246 @@
+//! The graph document of graph-format.md §1: typed node configs with their defaults in one
+//! place, a loader that reports malformed JSON by line and column, and the diagnostic type
+//! that `validate` fills.
+//!
+//! A node whose kind or config does not parse is kept as [`NodeConfig::Invalid`] with its raw
+//! JSON, so that an editor can show the problem and the user's text is never thrown away.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const GRAPH_FORMAT: &str = "flowbench.graph";
+pub const GRAPH_VERSION: u32 = 1;
+
+/// A whole graph file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    pub format: String,
+    pub version: u32,
+    pub name: String,
+    pub description: String,
+    /// Seed of every node's random stream; same graph + seed = same report.
+    pub seed: u64,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub faults: Vec<Fault>,
+    /// Free-form editor state; the engine never reads it.
+    pub ui: Option<Value>,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph {
+            format: GRAPH_FORMAT.to_owned(),
+            version: GRAPH_VERSION,
+            name: String::new(),
+            description: String::new(),
+            seed: 0,
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            faults: Vec::new(),
+            ui: None,
+        }
+    }
+}
+
+impl Graph {
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    pub fn node_index(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Edges leaving `id`, with their index in `edges`.
+    pub fn edges_from<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (usize, &'a Edge)> + 'a {
+        self.edges
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.from == id)
+    }
+
+    /// Edges arriving at `id`, with their index in `edges`.
+    pub fn edges_to<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (usize, &'a Edge)> + 'a {
+        self.edges
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.to == id)
+    }
+
+    /// Parses a graph file. Fails only on malformed JSON or a wrong top-level shape (with
+    /// line and column); a node with an unknown kind or a bad config is kept as
+    /// [`NodeConfig::Invalid`] and reported by `validate`.
+    pub fn from_json_str(text: &str) -> Result<Graph, ParseError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim().is_empty() {
+            return Err(ParseError::Syntax {
+                line: 1,
+                column: 1,
+                message: "the file is empty".to_owned(),
+            });
+        }
+        let raw: RawGraph = serde_json::from_str(text).map_err(ParseError::from_serde)?;
+        Ok(raw.into_graph())
+    }
+
+    /// Parses a graph file from bytes, rejecting invalid UTF-8 with its byte offset.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Graph, ParseError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Graph::from_json_str(text),
+            Err(e) => {
+                let (line, column) = line_col(bytes, e.valid_up_to());
+                Err(ParseError::Syntax {
+                    line,
+                    column,
+                    message: "the file is not UTF-8 text".to_owned(),
+                })
+            }
+        }
+    }
+
+    /// The normalised JSON text of the graph (every config field written out).
+    pub fn to_json_pretty(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("graph serialises");
+        text.push('\n');
+        text
+    }
+}
+
+fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+/// Why a graph file could not be read at all.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("{line}:{column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl ParseError {
+    fn from_serde(e: serde_json::Error) -> ParseError {
+        let message = e.to_string();
+        // serde_json appends " at line L column C"; we print the place in front instead.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        let message = if e.is_eof() {
+            format!("the file ends too early: {message}")
+        } else {
+            message
+        };
+        ParseError::Syntax {
+            line: e.line().max(1),
+            column: e.column().max(1),
+            message,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGraph {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    nodes: Vec<RawNode>,
+    #[serde(default)]
+    edges: Vec<Edge>,
+    #[serde(default)]
+    faults: Vec<Fault>,
+    #[serde(default)]
+    ui: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    id: String,
+    kind: String,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    pos: Option<[f64; 2]>,
+    #[serde(default)]
+    config: Option<Value>,
+}
+
+impl RawGraph {
+    fn into_graph(self) -> Graph {
+        Graph {
+            format: self.format,
+            version: self.version,
+            name: self.name,
+            description: self.description,
+            seed: self.seed,
+            nodes: self
+                .nodes
+                .into_iter()
+                .map(|n| Node {
+                    config: NodeConfig::from_kind_and_value(&n.kind, n.config),
+                    id: n.id,
+                    label: n.label,
+                    pos: n.pos,
+                })
+                .collect(),
+            edges: self.edges,
+            faults: self.faults,
+            ui: self.ui,
+        }
+    }
+}
+
+impl Serialize for Graph {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("format", &self.format)?;
+        m.serialize_entry("version", &self.version)?;
+        m.serialize_entry("name", &self.name)?;
+        if !self.description.is_empty() {
+            m.serialize_entry("description", &self.description)?;
+        }
+        m.serialize_entry("seed", &self.seed)?;
+        m.serialize_entry("nodes", &self.nodes)?;
+        m.serialize_entry("edges", &self.edges)?;
+        m.serialize_entry("faults", &self.faults)?;
+        if let Some(ui) = &self.ui {
+            m.serialize_entry("ui", ui)?;
+        }
+        m.end()
+    }
+}
+
+/// One node of the graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: String,
+    /// What the canvas shows; the id when absent.
+    pub label: Option<String>,
+    /// Canvas position; absent means "lay me out".
+    pub pos: Option<[f64; 2]>,
+    pub config: NodeConfig,
+}
+
+impl Node {
+    pub fn new(id: impl Into<String>, config: NodeConfig) -> Node {
+        Node {
+            id: id.into(),
+            label: None,
+            pos: None,
+            config,
+        }
+    }
+
+    pub fn kind(&self) -> Option<NodeKind> {
+        self.config.kind()
+    }
+
+    /// The kind as written in the file, also for a node whose kind is unknown.
+    pub fn kind_name(&self) -> &str {
+        match &self.config {
+            NodeConfig::Invalid(bad) => &bad.kind,
+            c => c.kind().map(NodeKind::as_str).unwrap_or("?"),
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("kind", self.kind_name())?;
+        if let Some(label) = &self.label {
+            m.serialize_entry("label", label)?;
+        }
+        if let Some(pos) = &self.pos {
+            m.serialize_entry("pos", pos)?;
+        }
+        match &self.config {
+            NodeConfig::Sink(_) => {}
+            NodeConfig::Invalid(bad) => {
+                if let Some(c) = &bad.config {
+                    m.serialize_entry("config", c)?;
+                }
+            }
+            other => m.serialize_entry("config", &other.to_value())?,
+        }
+        m.end()
+    }
+}
+
+/// The node kinds of graph-format.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Producer,
+    Client,
+    Queue,
+    Topic,
+    Service,
+    Sink,
+    Breaker,
+    Gateway,
+    Router,
+    EventLog,
+    Projector,
+    Saga,
+}
+
+/// Which output ports a kind has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ports {
+    /// Exactly these names.
+    Fixed(&'static [&'static str]),
+    /// Any name (gateway routes, saga steps, router rules are checked separately).
+    Any,
+}
+
+impl Ports {
+    pub fn allows(self, port: &str) -> bool {
+        match self {
+            Ports::Fixed(names) => names.contains(&port),
+            Ports::Any => true,
+        }
+    }
+}
+
+impl NodeKind {
+    pub const ALL: [NodeKind; 12] = [
+        NodeKind::Producer,
+        NodeKind::Client,
+        NodeKind::Queue,
+        NodeKind::Topic,
+        NodeKind::Service,
+        NodeKind::Sink,
+        NodeKind::Breaker,
+        NodeKind::Gateway,
+        NodeKind::Router,
+        NodeKind::EventLog,
+        NodeKind::Projector,
+        NodeKind::Saga,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Producer => "producer",
+            NodeKind::Client => "client",
+            NodeKind::Queue => "queue",
+            NodeKind::Topic => "topic",
+            NodeKind::Service => "service",
+            NodeKind::Sink => "sink",
+            NodeKind::Breaker => "breaker",
+            NodeKind::Gateway => "gateway",
+            NodeKind::Router => "router",
+            NodeKind::EventLog => "event_log",
+            NodeKind::Projector => "projector",
+            NodeKind::Saga => "saga",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<NodeKind> {
+        NodeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The output ports of the kind. Router ports are named by its rules (see
+    /// [`RouterConfig::ports`]); `Any` here.
+    pub fn output_ports(self) -> Ports {
+        match self {
+            NodeKind::Producer | NodeKind::Client | NodeKind::Queue | NodeKind::Topic => {
+                Ports::Fixed(&["out"])
+            }
+            NodeKind::EventLog => Ports::Fixed(&["out"]),
+            NodeKind::Service => Ports::Fixed(&["out", "error", "call"]),
+            NodeKind::Breaker => Ports::Fixed(&["out", "fallback"]),
+            NodeKind::Sink | NodeKind::Projector => Ports::Fixed(&[]),
+            NodeKind::Gateway | NodeKind::Router | NodeKind::Saga => Ports::Any,
+        }
+    }
+
+    /// Whether the kind answers synchronous calls (can be a call target).
+    pub fn is_callable(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Service
+                | NodeKind::Breaker
+                | NodeKind::Gateway
+                | NodeKind::Saga
+                | NodeKind::Projector
+        )
+    }
+
+    /// Whether edges leaving `port` of this kind are synchronous calls.
+    pub fn is_call_port(self, port: &str) -> bool {
+        match self {
+            NodeKind::Client | NodeKind::Gateway | NodeKind::Saga => true,
+            NodeKind::Breaker => port == "out",
+            NodeKind::Service => port == "call",
+            _ => false,
+        }
+    }
+
+    /// Whether the kind takes asynchronous messages on its input. Breakers, gateways and
+    /// sagas sit on call paths and answer calls only.
+    pub fn accepts_messages(self) -> bool {
+        !matches!(
+            self,
+            NodeKind::Producer
+                | NodeKind::Client
+                | NodeKind::Breaker
+                | NodeKind::Gateway
+                | NodeKind::Saga
+        )
+    }
+}
+
+impl fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A node's typed configuration; the variant is its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeConfig {
+    Producer(ProducerConfig),
+    Client(ClientConfig),
+    Queue(QueueConfig),
+    Topic(TopicConfig),
+    Service(ServiceConfig),
+    Sink(SinkConfig),
+    Breaker(BreakerConfig),
+    Gateway(GatewayConfig),
+    Router(RouterConfig),
+    EventLog(EventLogConfig),
+    Projector(ProjectorConfig),
+    Saga(SagaConfig),
+    /// A node whose kind is unknown or whose config does not parse, kept verbatim.
+    Invalid(InvalidNode),
+}
+
+/// The raw text of a node that could not be typed, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidNode {
+    pub kind: String,
+    pub config: Option<Value>,
+    pub problem: InvalidProblem,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvalidProblem {
+    UnknownKind,
+    /// The config does not match the kind; `field` is the offending field when known.
+    BadConfig {
+        field: Option<String>,
+        message: String,
+    },
+}
+
+impl NodeConfig {
+    /// The default config of a kind.
+    pub fn default_for(kind: NodeKind) -> NodeConfig {
+        match kind {
+            NodeKind::Producer => NodeConfig::Producer(Default::default()),
+            NodeKind::Client => NodeConfig::Client(Default::default()),
+            NodeKind::Queue => NodeConfig::Queue(Default::default()),
+            NodeKind::Topic => NodeConfig::Topic(Default::default()),
+            NodeKind::Service => NodeConfig::Service(Default::default()),
+            NodeKind::Sink => NodeConfig::Sink(Default::default()),
+            NodeKind::Breaker => NodeConfig::Breaker(Default::default()),
+            NodeKind::Gateway => NodeConfig::Gateway(Default::default()),
+            NodeKind::Router => NodeConfig::Router(Default::default()),
+            NodeKind::EventLog => NodeConfig::EventLog(Default::default()),
+            NodeKind::Projector => NodeConfig::Projector(Default::default()),
+            NodeKind::Saga => NodeConfig::Saga(Default::default()),
+        }
+    }
+
+    pub fn kind(&self) -> Option<NodeKind> {
+        Some(match self {
+            NodeConfig::Producer(_) => NodeKind::Producer,
+            NodeConfig::Client(_) => NodeKind::Client,
+            NodeConfig::Queue(_) => NodeKind::Queue,
+            NodeConfig::Topic(_) => NodeKind::Topic,
+            NodeConfig::Service(_) => NodeKind::Service,
+            NodeConfig::Sink(_) => NodeKind::Sink,
+            NodeConfig::Breaker(_) => NodeKind::Breaker,
+            NodeConfig::Gateway(_) => NodeKind::Gateway,
+            NodeConfig::Router(_) => NodeKind::Router,
+            NodeConfig::EventLog(_) => NodeKind::EventLog,
+            NodeConfig::Projector(_) => NodeKind::Projector,
+            NodeConfig::Saga(_) => NodeKind::Saga,
+            NodeConfig::Invalid(_) => return None,
+        })
+    }
+
+    /// Types a config for `kind`; a missing config means every default.
+    pub fn from_kind_and_value(kind: &str, config: Option<Value>) -> NodeConfig {
+        let Some(k) = NodeKind::parse(kind) else {
+            return NodeConfig::Invalid(InvalidNode {
+                kind: kind.to_owned(),
+                config,
+                problem: InvalidProblem::UnknownKind,
+            });
+        };
+        let value = match &config {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(v) => v.clone(),
+        };
+        fn typed<T: DeserializeOwned>(
+            v: Value,
+            wrap: fn(T) -> NodeConfig,
+        ) -> Result<NodeConfig, serde_json::Error> {
+            T::deserialize(v).map(wrap)
+        }
+        let result = match k {
+            NodeKind::Producer => typed(value, NodeConfig::Producer),
+            NodeKind::Client => typed(value, NodeConfig::Client),
+            NodeKind::Queue => typed(value, NodeConfig::Queue),
+            NodeKind::Topic => typed(value, NodeConfig::Topic),
+            NodeKind::Service => typed(value, NodeConfig::Service),
+            NodeKind::Sink => typed(value, NodeConfig::Sink),
+            NodeKind::Breaker => typed(value, NodeConfig::Breaker),
+            NodeKind::Gateway => typed(value, NodeConfig::Gateway),
+            NodeKind::Router => typed(value, NodeConfig::Router),
+            NodeKind::EventLog => typed(value, NodeConfig::EventLog),
+            NodeKind::Projector => typed(value, NodeConfig::Projector),
+            NodeKind::Saga => typed(value, NodeConfig::Saga),
+        };
+        result.unwrap_or_else(|e| {
+            let message = e.to_string();
+            let field = config_error_field(&message);
+            NodeConfig::Invalid(InvalidNode {
+                kind: kind.to_owned(),
+                config,
+                problem: InvalidProblem::BadConfig { field, message },
+            })
+        })
+    }
+
+    /// The config as a JSON object with every field written out.
+    pub fn to_value(&self) -> Value {
+        let v = match self {
+            NodeConfig::Producer(c) => serde_json::to_value(c),
+            NodeConfig::Client(c) => serde_json::to_value(c),
+            NodeConfig::Queue(c) => serde_json::to_value(c),
+            NodeConfig::Topic(c) => serde_json::to_value(c),
+            NodeConfig::Service(c) => serde_json::to_value(c),
+            NodeConfig::Sink(c) => serde_json::to_value(c),
+            NodeConfig::Breaker(c) => serde_json::to_value(c),
+            NodeConfig::Gateway(c) => serde_json::to_value(c),
+            NodeConfig::Router(c) => serde_json::to_value(c),
+            NodeConfig::EventLog(c) => serde_json::to_value(c),
+            NodeConfig::Projector(c) => serde_json::to_value(c),
+            NodeConfig::Saga(c) => serde_json::to_value(c),
+            NodeConfig::Invalid(bad) => return bad.config.clone().unwrap_or(Value::Null),
+        };
+        v.expect("configs serialise")
+    }
+}
+
+/// Pulls the field name out of serde's "unknown field `x`" / "missing field `x`" messages.
+fn config_error_field(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    let field = &message[start..start + len];
+    (message.starts_with("unknown field") || message.starts_with("missing field"))
+        .then(|| field.to_owned())
+}
+
+/// How a producer or client spaces its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Exponential gaps (a Poisson process).
+    #[default]
+    Poisson,
+    /// Exactly `1 / rate` apart.
+    Constant,
+}
+
+/// What a full buffer does with one more message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The sender waits until there is room (its blocked time is counted).
+    #[default]
+    Block,
+    /// The arriving message is dropped.
+    DropNewest,
+    /// The oldest waiting message is dropped to make room.
+    DropOldest,
+}
+
+/// A duration distribution, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Dist {
+    Const { ms: f64 },
+    Exp { mean_ms: f64 },
+    Uniform { min_ms: f64, max_ms: f64 },
+    Lognormal { median_ms: f64, p99_ms: f64 },
+}
+
+impl Dist {
+    /// The distribution's mean in milliseconds.
+    pub fn mean_ms(&self) -> f64 {
+        match *self {
+            Dist::Const { ms } => ms,
+            Dist::Exp { mean_ms } => mean_ms,
+            Dist::Uniform { min_ms, max_ms } => (min_ms + max_ms) / 2.0,
+            Dist::Lognormal { median_ms, p99_ms } => {
+                let sigma = lognormal_sigma(median_ms, p99_ms);
+                median_ms * (sigma * sigma / 2.0).exp()
+            }
+        }
+    }
+}
+
+/// The z-score of the 99th percentile of the standard normal distribution.
+pub const Z_P99: f64 = 2.326_347_874_040_841;
+
+/// Sigma of the lognormal whose median and 99th percentile are given.
+pub fn lognormal_sigma(median_ms: f64, p99_ms: f64) -> f64 {
+    (p99_ms / median_ms).ln() / Z_P99
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerConfig {
+    pub rate_per_sec: f64,
+    pub arrival: Arrival,
+    /// Messages to send in all; `None` = endless.
+    pub limit: Option<u64>,
+    /// Number of distinct message keys (keys are drawn uniformly); `None` = unkeyed.
+    pub keys: Option<u64>,
+    /// JSON template of the message payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            rate_per_sec: 10.0,
+            arrival: Arrival::Poisson,
+            limit: None,
+            keys: None,
+            payload: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    pub rate_per_sec: f64,
+    pub arrival: Arrival,
+    pub limit: Option<u64>,
+    /// A request not answered within this is counted a timeout.
+    pub timeout_ms: f64,
+    /// Number of distinct request keys; `None` = unkeyed.
+    pub keys: Option<u64>,
+    /// JSON template of the request payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            rate_per_sec: 10.0,
+            arrival: Arrival::Poisson,
+            limit: None,
+            timeout_ms: 1000.0,
+            keys: None,
+            payload: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Waiting messages it holds; `None` = unbounded.
+    pub capacity: Option<u64>,
+    pub when_full: WhenFull,
+    /// A durable queue keeps its waiting messages across a crash.
+    pub durable: bool,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            capacity: Some(1000),
+            when_full: WhenFull::Block,
+            durable: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Keyed messages go to partition `key % partitions`; order is kept per partition.
+    pub partitions: u32,
+    /// Waiting messages per subscriber; `None` = unbounded.
+    pub subscriber_capacity: Option<u64>,
+    pub when_full: WhenFull,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            partitions: 1,
+            subscriber_capacity: Some(1000),
+            when_full: WhenFull::Block,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Workers handling messages in parallel.
+    pub concurrency: u32,
+    pub service_time: Dist,
+    /// Share of attempts that fail.
+    pub failure_rate: f64,
+    /// Attempts after the first before a message counts as failed.
+    pub max_retries: u32,
+    /// Wait before each retry (the worker stays busy).
+    pub retry_backoff_ms: f64,
+    pub autoscale: Option<Autoscale>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            concurrency: 1,
+            service_time: Dist::Exp { mean_ms: 10.0 },
+            failure_rate: 0.0,
+            max_retries: 0,
+            retry_backoff_ms: 100.0,
+            autoscale: None,
+        }
+    }
+}
+
+/// Worker scaling that follows the depth of the feeding queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    /// Waiting messages per worker the scaler aims for.
+    pub target_depth: f64,
+    /// Least time between two scaling steps.
+    pub cooldown_ms: f64,
+}
+
+impl Default for Autoscale {
+    fn default() -> Self {
+        Autoscale {
+            min: 1,
+            max: 8,
+            target_depth: 10.0,
+            cooldown_ms: 5000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    pub trip: Trip,
+    /// Time spent open before probing.
+    pub open_ms: f64,
+    /// Probe calls let through when half-open; all must succeed to close.
+    pub half_open_max_calls: u32,
+    /// A call not answered within this counts as a failure.
+    pub call_timeout_ms: Option<f64>,
+    pub fallback: Fallback,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            trip: Trip::ConsecutiveFailures {
+                consecutive_failures: 5,
+            },
+            open_ms: 5000.0,
+            half_open_max_calls: 1,
+            call_timeout_ms: None,
+            fallback: Fallback::FailFast,
+        }
+    }
+}
+
+/// When a closed breaker opens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Trip {
+    ConsecutiveFailures {
+        consecutive_failures: u32,
+    },
+    FailureRate {
+        failure_rate: f64,
+        window: u32,
+        min_calls: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Rejected calls fail at once.
+    #[default]
+    FailFast,
+    /// Rejected calls are answered with the last good reply.
+    Cached,
+    /// Rejected calls go out the `fallback` port.
+    Port,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayMode {
+    #[default]
+    Route,
+    Aggregate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub mode: GatewayMode,
+    /// Payload field whose value names the route; `None` = round robin.
+    pub route_by: Option<String>,
+    pub timeout_ms: f64,
+    /// Aggregate: on timeout, reply with the answers so far instead of failing.
+    pub partial: bool,
+    pub rate_limit_per_sec: Option<f64>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            mode: GatewayMode::Route,
+            route_by: None,
+            timeout_ms: 1000.0,
+            partial: false,
+            rate_limit_per_sec: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleOp {
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "in")]
+    In,
+    #[serde(rename = "exists")]
+    Exists,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    pub field: String,
+    pub op: RuleOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    pub port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterConfig {
+    pub rules: Vec<RouteRule>,
+    /// Where unmatched messages go; `None` = filter (they are counted `filtered`).
+    pub default_port: Option<String>,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            rules: Vec::new(),
+            default_port: Some("out".to_owned()),
+        }
+    }
+}
+
+impl RouterConfig {
+    /// Whether the router has an output port of this name.
+    pub fn has_port(&self, port: &str) -> bool {
+        self.default_port.as_deref() == Some(port) || self.rules.iter().any(|r| r.port == port)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventLogConfig {
+    /// Events kept; `None` = keep all.
+    pub retention: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectorConfig {
+    pub service_time: Dist,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        ProjectorConfig {
+            service_time: Dist::Const { ms: 1.0 },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SagaStep {
+    pub name: String,
+    /// Node id called to do the step.
+    pub action: String,
+    /// Node id called to undo the step; `None` = nothing to undo.
+    #[serde(default)]
+    pub compensation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SagaConfig {
+    pub steps: Vec<SagaStep>,
+}
+
+/// An edge: messages (or calls) leaving `from` through `port` reach `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    #[serde(default = "default_port", skip_serializing_if = "is_default_port")]
+    pub port: String,
+}
+
+impl Edge {
+    pub fn new(from: impl Into<String>, to: impl Into<String>) -> Edge {
+        Edge {
+            from: from.into(),
+            to: to.into(),
+            port: default_port(),
+        }
+    }
+
+    pub fn with_port(mut self, port: impl Into<String>) -> Edge {
+        self.port = port.into();
+        self
+    }
+}
+
+fn default_port() -> String {
+    "out".to_owned()
+}
+
+fn is_default_port(p: &String) -> bool {
+    p == "out"
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The node fails `rate` of its work.
+    Fail,
+    /// Service time × `factor`.
+    Slow,
+    /// The node is down; a non-durable queue loses its waiting messages.
+    Crash,
+    /// A consumer stops taking messages, which back up.
+    Stop,
+    /// An event log re-delivers from offset 0 to one consumer (or to all). Happens at
+    /// `at_ms`; `until_ms` does not apply.
+    Replay,
+}
+
+/// A scheduled fault (graph-format.md "Faults").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub node: String,
+    pub kind: FaultKind,
+    pub at_ms: f64,
+    /// `None` = until the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<f64>,
+    /// `fail`: share of work that fails (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `slow`: service time multiplier (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// `replay`: the consumer (a node the log has an edge to) to rewind; `None` = all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The graph cannot run.
+    Error,
+    /// The graph runs, but probably not as meant.
+    Warning,
+}
+
+/// Where a diagnostic points.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "on", rename_all = "snake_case")]
+pub enum Place {
+    Graph {
+        field: Option<String>,
+    },
+    Node {
+        id: String,
+        field: Option<String>,
+    },
+    Edge {
+        index: usize,
+        from: String,
+        to: String,
+        field: Option<String>,
+    },
+    Fault {
+        index: usize,
+        node: String,
+        field: Option<String>,
+    },
+}
+
+/// One problem found in a graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub place: Place,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn error(place: Place, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            place,
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(place: Place, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            place,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = match self {
+            Place::Graph { field } => {
+                return match field {
+                    Some(field) => write!(f, "graph: {field}"),
+                    None => f.write_str("graph"),
+                };
+            }
+            Place::Node { id, field } => {
+                write!(f, "node '{id}'")?;
+                field
+            }
+            Place::Edge {
+                index,
+                from,
+                to,
+                field,
+            } => {
+                write!(f, "edge {index} ({from} -> {to})")?;
+                field
+            }
+            Place::Fault { index, node, field } => {
+                write!(f, "fault {index} (on '{node}')")?;
+                field
+            }
+        };
+        match field {
+            Some(field) => write!(f, ": {field}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `node 'q': capacity: must be at least 1`, with `warning: ` in front of warnings.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
+        }
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MM1: &str = r#"{
+      "format": "flowbench.graph", "version": 1, "name": "M/M/1 queue", "seed": 42,
+      "nodes": [
+        {"id": "orders", "kind": "producer", "pos": [80, 120],
+         "config": {"rate_per_sec": 0.9, "arrival": "poisson"}},
+        {"id": "q", "kind": "queue", "config": {"capacity": null, "when_full": "block"}},
+        {"id": "worker", "kind": "service",
+         "config": {"concurrency": 1, "service_time": {"dist": "exp", "mean_ms": 1000}}},
+        {"id": "done", "kind": "sink"}
+      ],
+      "edges": [{"from": "orders", "to": "q"}, {"from": "q", "to": "worker"},
+                {"from": "worker", "to": "done"}],
+      "faults": []
+    }"#;
+
+    /// The contract's example parses into typed configs, null capacity meaning unbounded.
+    #[test]
+    fn parses_the_contract_example() {
+        let g = Graph::from_json_str(MM1).unwrap();
+        assert_eq!(g.nodes.len(), 4);
+        let NodeConfig::Queue(q) = &g.nodes[1].config else {
+            panic!("queue expected")
+        };
+        assert_eq!(q.capacity, None);
+        let NodeConfig::Service(s) = &g.nodes[2].config else {
+            panic!("service expected")
+        };
+        assert_eq!(s.service_time, Dist::Exp { mean_ms: 1000.0 });
+        assert_eq!(s.max_retries, 0);
+    }
+
+    /// Saving and loading gives the same document, defaults written out.
+    #[test]
+    fn round_trips() {
+        let g = Graph::from_json_str(MM1).unwrap();
+        let again = Graph::from_json_str(&g.to_json_pretty()).unwrap();
+        assert_eq!(g, again);
+    }
+
+    /// A typo in a config field keeps the node and names the field.
+    #[test]
+    fn unknown_config_field_is_kept_and_named() {
+        let text = MM1.replace("\"when_full\"", "\"when_ful\"");
+        let g = Graph::from_json_str(&text).unwrap();
+        let NodeConfig::Invalid(bad) = &g.nodes[1].config else {
+            panic!("invalid expected")
+        };
+        assert_eq!(
+            bad.problem,
+            InvalidProblem::BadConfig {
+                field: Some("when_ful".into()),
+                message: bad_message(&bad.problem)
+            }
+        );
+        // Nothing the user wrote is lost on save.
+        assert!(g.to_json_pretty().contains("when_ful"));
+    }
+
+    fn bad_message(p: &InvalidProblem) -> String {
+        match p {
+            InvalidProblem::BadConfig { message, .. } => message.clone(),
+            InvalidProblem::UnknownKind => String::new(),
+        }
+    }
+
+    /// Malformed JSON is reported with its line and column.
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let err =
+            Graph::from_json_str("{\n  \"format\": \"flowbench.graph\",\n  \"version\": 1,,\n}")
+                .unwrap_err();
+        let ParseError::Syntax { line, column, .. } = err;
+        assert_eq!((line, column), (3, 16));
+        let err = Graph::from_json_str("").unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+    }
+
+    /// Unknown top-level fields are refused, but `ui` is free.
+    #[test]
+    fn top_level_fields_are_checked_except_ui() {
+        assert!(Graph::from_json_str(&MM1.replacen("\"seed\"", "\"sead\"", 1)).is_err());
+        let with_ui = MM1.replacen("\"seed\"", "\"ui\": {\"zoom\": 2, \"x\": [1]}, \"seed\"", 1);
+        assert!(Graph::from_json_str(&with_ui).unwrap().ui.is_some());
+    }
+
+    /// Both trip forms and every distribution parse.
+    #[test]
+    fn trip_forms_and_distributions() {
+        let t: Trip = serde_json::from_str(r#"{"consecutive_failures": 3}"#).unwrap();
+        assert_eq!(
+            t,
+            Trip::ConsecutiveFailures {
+                consecutive_failures: 3
+            }
+        );
+        let t: Trip =
+            serde_json::from_str(r#"{"failure_rate": 0.5, "window": 20, "min_calls": 10}"#)
+                .unwrap();
+        assert!(matches!(t, Trip::FailureRate { window: 20, .. }));
+        for d in [
+            r#"{"dist":"const","ms":5}"#,
+            r#"{"dist":"exp","mean_ms":10}"#,
+            r#"{"dist":"uniform","min_ms":1,"max_ms":9}"#,
+            r#"{"dist":"lognormal","median_ms":20,"p99_ms":200}"#,
+        ] {
+            serde_json::from_str::<Dist>(d).unwrap();
+        }
+        assert!(serde_json::from_str::<Dist>(r#"{"dist":"exp","mean":10}"#).is_err());
+    }
+}
