@@ -1,0 +1,166 @@
+//! `queue`: a point-to-point channel. FIFO; each message goes to exactly one consumer, the
+//! next one (round robin) with a free worker. `when_full` decides what a full queue does;
+//! a crash empties a non-durable queue.
+
+use std::collections::VecDeque;
+
+use crate::metrics::{Latency, TimeGauge};
+use crate::model::{QueueConfig, WhenFull};
+use crate::report::NodeReport;
+use crate::sim::core::{Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Time, UNLIMITED};
+
+use super::Behavior;
+
+pub struct Queue {
+    capacity: Option<u64>,
+    when_full: WhenFull,
+    durable: bool,
+    consumers: Vec<NodeId>,
+    /// Where the round robin over consumers starts next.
+    next: usize,
+    waiting: VecDeque<(Message, Time)>,
+    in_: u64,
+    out: u64,
+    dropped: u64,
+    failed: u64,
+    lost: u64,
+    depth: TimeGauge,
+    wait: Latency,
+}
+
+impl Queue {
+    pub fn new(config: &QueueConfig, consumers: Vec<NodeId>) -> Queue {
+        Queue {
+            capacity: config.capacity,
+            when_full: config.when_full,
+            durable: config.durable,
+            consumers,
+            next: 0,
+            waiting: VecDeque::new(),
+            in_: 0,
+            out: 0,
+            dropped: 0,
+            failed: 0,
+            lost: 0,
+            depth: TimeGauge::default(),
+            wait: Latency::default(),
+        }
+    }
+
+    /// Room published to senders: only a blocking queue ever says "full".
+    fn free(&self, ctx: &Ctx) -> u64 {
+        if ctx.faults().crashed {
+            return 0;
+        }
+        match (self.when_full, self.capacity) {
+            (WhenFull::Block, Some(cap)) => cap.saturating_sub(self.waiting.len() as u64),
+            _ => UNLIMITED,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.capacity
+            .is_some_and(|cap| self.waiting.len() as u64 >= cap)
+    }
+
+    /// Hands waiting messages to consumers with room, in FIFO order.
+    fn dispatch(&mut self, ctx: &mut Ctx) {
+        if !ctx.faults().halted() && !self.consumers.is_empty() {
+            let n = self.consumers.len();
+            while !self.waiting.is_empty() {
+                let Some(i) = (0..n)
+                    .map(|i| (self.next + i) % n)
+                    .find(|&i| ctx.has_room(self.consumers[i]))
+                else {
+                    for &c in &self.consumers {
+                        ctx.wait_for(c);
+                    }
+                    break;
+                };
+                let (msg, since) = self.waiting.pop_front().expect("not empty");
+                self.wait.record(ctx.now() - since);
+                self.out += 1;
+                self.next = (i + 1) % n;
+                let sent = ctx.try_send(self.consumers[i], msg, NO_TOKEN);
+                debug_assert!(sent.is_ok());
+            }
+        }
+        self.depth.set(ctx.now(), self.waiting.len() as u64);
+        ctx.publish_depth(self.waiting.len() as u64);
+        let free = self.free(ctx);
+        ctx.set_free(free);
+    }
+}
+
+impl Behavior for Queue {
+    fn start(&mut self, ctx: &mut Ctx) {
+        let free = self.free(ctx);
+        ctx.set_free(free);
+    }
+
+    fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
+        self.in_ += 1;
+        let faults = ctx.faults();
+        if faults.crashed {
+            self.lost += 1;
+            ctx.fate(Fate::Lost, 1);
+            return;
+        }
+        if ctx.chance(faults.fail_rate) {
+            self.failed += 1;
+            ctx.fate(Fate::Failed, 1);
+            return;
+        }
+        if self.is_full() {
+            match self.when_full {
+                WhenFull::DropNewest => {
+                    self.dropped += 1;
+                    ctx.fate(Fate::Dropped, 1);
+                    return;
+                }
+                WhenFull::DropOldest => {
+                    self.waiting.pop_front();
+                    self.dropped += 1;
+                    ctx.fate(Fate::Dropped, 1);
+                }
+                // Room was reserved by the sender; only a live capacity cut lands here.
+                WhenFull::Block => {}
+            }
+        }
+        self.waiting.push_back((msg, ctx.now()));
+        self.dispatch(ctx);
+    }
+
+    fn on_wake(&mut self, ctx: &mut Ctx) {
+        self.dispatch(ctx);
+    }
+
+    fn on_faults(&mut self, ctx: &mut Ctx, before: FaultState) {
+        if ctx.faults().crashed && !before.crashed && !self.durable {
+            let n = self.waiting.len() as u64;
+            self.waiting.clear();
+            self.lost += n;
+            ctx.fate(Fate::Lost, n);
+        }
+        self.dispatch(ctx);
+    }
+
+    fn held(&self) -> u64 {
+        self.waiting.len() as u64
+    }
+
+    fn report(&self, now: Time) -> NodeReport {
+        NodeReport {
+            kind: "queue".into(),
+            in_: self.in_,
+            out: self.out,
+            dropped: Some(self.dropped),
+            failed: Some(self.failed),
+            lost: Some(self.lost),
+            in_flight: Some(self.held()),
+            depth: Some(self.depth.summary(now)),
+            wait_ms: Some(self.wait.summary()),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,739 @@
+//! `service`: a message and request handler with `concurrency` workers. A worker takes one
+//! message, works for a drawn service time, makes the service's synchronous calls in order,
+//! and on success sends the result out (and answers the caller of a request). A failed
+//! attempt is retried after a backoff with the worker held; after the last retry the message
+//! goes out the `error` port, or counts as failed. While results cannot be sent because the
+//! next node is full, the worker stays busy: that is how back-pressure travels upstream.
+//!
+//! With `autoscale` the worker count follows the depth of the queues feeding the service
+//! (`concurrency` is then ignored): it starts at `min`, and every `cooldown_ms / 5` (at
+//! least 100 ms) the scaler computes `desired = clamp(ceil(depth / target_depth), min, max)`
+//! and, if `cooldown_ms` has passed since its last change, moves one worker towards it. So
+//! a drained queue brings the count back to `min` one worker per cooldown. Scaling down
+//! retires an idle worker if there is one, else a busy one, which finishes its job first.
+
+use std::collections::VecDeque;
+
+use crate::metrics::{Latency, TimeGauge};
+use crate::model::{Autoscale, ServiceConfig};
+use crate::report::NodeReport;
+use crate::sim::core::{
+    Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Outcome, Sampler, Time, ms_to_ns,
+};
+
+use super::{Behavior, combined_failure};
+
+const TAG_DONE: u64 = 0;
+const TAG_BACKOFF_OVER: u64 = 1;
+const TAG_SCALE: u64 = 2;
+
+/// Who is waiting for the result of a job.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// An asynchronous message from `from`, tracked with `token` when not `NO_TOKEN`.
+    Message { from: NodeId, token: u32 },
+    /// A request whose caller waits for a reply.
+    Call { caller: NodeId, call_id: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Working,
+    Backoff,
+    /// Waiting for the reply of the i-th call target.
+    Calling(usize),
+    /// Done; results wait for room downstream.
+    Sending,
+}
+
+struct Job {
+    msg: Message,
+    origin: Origin,
+    attempt: u32,
+    started: Time,
+    phase: Phase,
+    pending: Vec<(NodeId, Message)>,
+}
+
+impl Job {
+    /// Messages of the graph this job holds: an asynchronous message until it is sent on;
+    /// a request's message stays with its client.
+    fn units(&self) -> u64 {
+        match (self.phase, self.origin) {
+            (Phase::Sending, _) => self.pending.len() as u64,
+            (_, Origin::Message { .. }) => 1,
+            (_, Origin::Call { .. }) => 0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Worker {
+    /// Bumped whenever the worker's job ends, so timers and replies of an earlier job
+    /// are recognised and ignored.
+    generation: u32,
+    job: Option<Job>,
+    /// Scaled away while busy: leaves once its job ends.
+    retiring: bool,
+}
+
+/// The `autoscale` controller: when it last changed the worker count, and whether its
+/// periodic check is armed.
+struct Scaler {
+    min: usize,
+    max: usize,
+    target_depth: f64,
+    cooldown: Time,
+    /// Time between two checks.
+    period: Time,
+    /// Queues whose depth it follows.
+    feeders: Vec<NodeId>,
+    last_change: Option<Time>,
+    /// A check is scheduled. Checks stop once the count is where the depth wants it (so
+    /// a finished graph can end) and resume on the next activity.
+    armed: bool,
+    most: usize,
+}
+
+impl Scaler {
+    fn new(config: &Autoscale, feeders: Vec<NodeId>) -> Scaler {
+        let min = config.min.max(1) as usize;
+        Scaler {
+            min,
+            max: (config.max as usize).max(min),
+            target_depth: config.target_depth,
+            cooldown: ms_to_ns(config.cooldown_ms),
+            period: ms_to_ns((config.cooldown_ms / 5.0).max(100.0)),
+            feeders,
+            last_change: None,
+            armed: false,
+            most: min,
+        }
+    }
+
+    fn desired(&self, ctx: &Ctx) -> usize {
+        let depth: u64 = self.feeders.iter().map(|&q| ctx.depth_of(q)).sum();
+        let wanted = (depth as f64 / self.target_depth).ceil();
+        // A NaN or huge ratio (odd target_depth) lands on max, never on a wrapped count.
+        if wanted.is_finite() && wanted < self.max as f64 {
+            (wanted as usize).max(self.min)
+        } else {
+            self.max
+        }
+    }
+}
+
+pub struct Service {
+    service_time: Sampler,
+    failure_rate: f64,
+    max_retries: u32,
+    backoff: Time,
+    out: Vec<NodeId>,
+    error: Vec<NodeId>,
+    calls: Vec<NodeId>,
+    /// Worker slots; those in `spare` were scaled away and hold no job.
+    workers: Vec<Worker>,
+    idle: Vec<usize>,
+    spare: Vec<usize>,
+    /// Boxed: most services have none, and every node's state is as big as the largest.
+    scaler: Option<Box<Scaler>>,
+    /// Requests (and messages) that found no idle worker, in arrival order.
+    backlog: VecDeque<(Origin, Message)>,
+    in_: u64,
+    done: u64,
+    failed: u64,
+    lost: u64,
+    retries: u64,
+    busy: TimeGauge,
+    /// Workers present (busy retiring ones included): utilization is busy / staffed area.
+    staffed: TimeGauge,
+    service: Latency,
+}
+
+fn tag(kind: u64, generation: u32, worker: usize) -> u64 {
+    (kind << 62) | (u64::from(generation) << 32) | worker as u64
+}
+
+fn untag(tag: u64) -> (u64, u32, usize) {
+    (
+        tag >> 62,
+        (tag >> 32) as u32 & 0x3fff_ffff,
+        tag as u32 as usize,
+    )
+}
+
+impl Service {
+    pub fn new(
+        config: &ServiceConfig,
+        out: Vec<NodeId>,
+        error: Vec<NodeId>,
+        calls: Vec<NodeId>,
+        feeders: Vec<NodeId>,
+    ) -> Service {
+        let scaler = config
+            .autoscale
+            .as_ref()
+            .map(|a| Box::new(Scaler::new(a, feeders)));
+        let workers = match &scaler {
+            Some(s) => s.min,
+            None => config.concurrency.max(1) as usize,
+        };
+        Service {
+            service_time: Sampler::new(&config.service_time),
+            failure_rate: config.failure_rate,
+            max_retries: config.max_retries,
+            backoff: ms_to_ns(config.retry_backoff_ms),
+            out,
+            error,
+            calls,
+            workers: (0..workers).map(|_| Worker::default()).collect(),
+            idle: (0..workers).rev().collect(),
+            spare: Vec::new(),
+            scaler,
+            backlog: VecDeque::new(),
+            in_: 0,
+            done: 0,
+            failed: 0,
+            lost: 0,
+            retries: 0,
+            busy: TimeGauge::default(),
+            staffed: TimeGauge::default(),
+            service: Latency::default(),
+        }
+    }
+
+    /// Workers the service has, not counting those retiring after their job.
+    fn count(&self) -> usize {
+        let retiring = self.workers.iter().filter(|w| w.retiring).count();
+        self.workers.len() - self.spare.len() - retiring
+    }
+
+    fn free(&self, ctx: &Ctx) -> u64 {
+        if ctx.faults().halted() || !self.backlog.is_empty() {
+            0
+        } else {
+            self.idle.len() as u64
+        }
+    }
+
+    fn publish(&mut self, ctx: &mut Ctx) {
+        let staffed = self.workers.len() - self.spare.len();
+        self.busy.set(ctx.now(), (staffed - self.idle.len()) as u64);
+        self.staffed.set(ctx.now(), staffed as u64);
+        let free = self.free(ctx);
+        ctx.set_free(free);
+    }
+
+    fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
+        match self.idle.pop() {
+            Some(w) if !ctx.faults().halted() => {
+                self.workers[w].job = Some(Job {
+                    msg,
+                    origin,
+                    attempt: 0,
+                    started: ctx.now(),
+                    phase: Phase::Working,
+                    pending: Vec::new(),
+                });
+                self.work(ctx, w);
+            }
+            idle => {
+                self.idle.extend(idle);
+                self.backlog.push_back((origin, msg));
+            }
+        }
+    }
+
+    fn work(&mut self, ctx: &mut Ctx, w: usize) {
+        let slow = ctx.faults().slow_factor;
+        let mut d = self.service_time.sample(ctx.rng);
+        if slow != 1.0 {
+            d = (d as f64 * slow).round() as Time;
+        }
+        let worker = &mut self.workers[w];
+        worker.job.as_mut().expect("busy worker").phase = Phase::Working;
+        ctx.schedule_in(d, tag(TAG_DONE, worker.generation, w));
+    }
+
+    fn job(&mut self, w: usize) -> &mut Job {
+        self.workers[w].job.as_mut().expect("busy worker")
+    }
+
+    fn attempt_failed(&mut self, ctx: &mut Ctx, w: usize) {
+        let generation = self.workers[w].generation;
+        let retry = self.job(w).attempt < self.max_retries;
+        if retry {
+            self.retries += 1;
+            let job = self.job(w);
+            job.attempt += 1;
+            job.phase = Phase::Backoff;
+            ctx.schedule_in(self.backoff, tag(TAG_BACKOFF_OVER, generation, w));
+            return;
+        }
+        self.failed += 1;
+        let now = ctx.now();
+        let job = self.workers[w].job.as_mut().expect("busy worker");
+        self.service.record(now - job.started);
+        match job.origin {
+            Origin::Call { caller, call_id } => {
+                ctx.reply(caller, call_id, Outcome::Failed);
+            }
+            Origin::Message { .. } if self.error.is_empty() => ctx.fate(Fate::Failed, 1),
+            Origin::Message { .. } => {
+                let msg = job.msg.clone();
+                ctx.send_copies(&self.error, msg, false, &mut job.pending);
+            }
+        }
+        self.after_sending(ctx, w);
+    }
+
+    fn succeeded(&mut self, ctx: &mut Ctx, w: usize) {
+        self.done += 1;
+        let now = ctx.now();
+        let job = self.workers[w].job.as_mut().expect("busy worker");
+        self.service.record(now - job.started);
+        let msg = job.msg.clone();
+        match job.origin {
+            Origin::Call { caller, call_id } => {
+                ctx.reply(caller, call_id, Outcome::Ok);
+                ctx.send_copies(&self.out, msg, true, &mut job.pending);
+            }
+            Origin::Message { .. } => ctx.send_copies(&self.out, msg, false, &mut job.pending),
+        }
+        self.after_sending(ctx, w);
+    }
+
+    fn after_sending(&mut self, ctx: &mut Ctx, w: usize) {
+        let job = self.job(w);
+        if job.pending.is_empty() {
+            self.finish(ctx, w);
+        } else {
+            job.phase = Phase::Sending;
+        }
+    }
+
+    /// Frees worker `w` and gives it the next waiting job, if any.
+    fn finish(&mut self, ctx: &mut Ctx, w: usize) {
+        let worker = &mut self.workers[w];
+        worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
+        if let Some(Job {
+            origin: Origin::Message { from, token },
+            ..
+        }) = worker.job.take()
+            && token != NO_TOKEN
+        {
+            ctx.release(from, token);
+        }
+        self.free_worker(w);
+        self.drain_backlog(ctx);
+        self.publish(ctx);
+        self.arm_scaler(ctx);
+    }
+
+    /// Worker `w` has no job any more: it waits for the next one, or leaves if retiring.
+    fn free_worker(&mut self, w: usize) {
+        let worker = &mut self.workers[w];
+        if worker.retiring {
+            worker.retiring = false;
+            self.spare.push(w);
+        } else {
+            self.idle.push(w);
+        }
+    }
+
+    /// Schedules the scaler's next check unless one is pending.
+    fn arm_scaler(&mut self, ctx: &mut Ctx) {
+        if let Some(s) = &mut self.scaler
+            && !s.armed
+        {
+            s.armed = true;
+            ctx.schedule_in(s.period, tag(TAG_SCALE, 0, 0));
+        }
+    }
+
+    /// The scaler's periodic check: one step towards the desired count once the cooldown
+    /// has passed.
+    fn check_scale(&mut self, ctx: &mut Ctx) {
+        let count = self.count();
+        let Some(s) = &mut self.scaler else { return };
+        s.armed = false;
+        let desired = s.desired(ctx);
+        let now = ctx.now();
+        let cooled = s.last_change.is_none_or(|t| now - t >= s.cooldown);
+        if desired != count && cooled {
+            s.last_change = Some(now);
+            if desired > count {
+                s.most = s.most.max(count + 1);
+                self.add_worker(ctx);
+            } else {
+                self.remove_worker(ctx);
+            }
+        }
+        let Some(s) = &self.scaler else { return };
+        if self.count() != s.desired(ctx) {
+            self.arm_scaler(ctx);
+        } else {
+            // At rest: any activity of a feeding queue (or of this service) wakes it.
+            for &q in &s.feeders {
+                ctx.wait_for(q);
+            }
+        }
+    }
+
+    /// One more worker: a retiring one stays after all, else a new one starts idle.
+    fn add_worker(&mut self, ctx: &mut Ctx) {
+        if let Some(worker) = self.workers.iter_mut().rev().find(|w| w.retiring) {
+            worker.retiring = false;
+            return;
+        }
+        let w = self.spare.pop().unwrap_or_else(|| {
+            self.workers.push(Worker::default());
+            self.workers.len() - 1
+        });
+        self.idle.push(w);
+        self.drain_backlog(ctx);
+        self.publish(ctx);
+    }
+
+    /// One worker less: an idle one leaves now, else a busy one leaves after its job.
+    fn remove_worker(&mut self, ctx: &mut Ctx) {
+        let highest_idle = (0..self.idle.len()).max_by_key(|&i| self.idle[i]);
+        if let Some(i) = highest_idle {
+            let w = self.idle.swap_remove(i);
+            self.spare.push(w);
+        } else if let Some(worker) = self
+            .workers
+            .iter_mut()
+            .rev()
+            .find(|w| w.job.is_some() && !w.retiring)
+        {
+            worker.retiring = true;
+        }
+        self.publish(ctx);
+    }
+
+    fn drain_backlog(&mut self, ctx: &mut Ctx) {
+        while !self.idle.is_empty() && !ctx.faults().halted() {
+            let Some((origin, msg)) = self.backlog.pop_front() else {
+                break;
+            };
+            self.take(ctx, origin, msg);
+        }
+    }
+
+    /// A crash: work in progress is lost, callers are answered with a failure.
+    fn crash(&mut self, ctx: &mut Ctx) {
+        let mut lost = 0;
+        for w in 0..self.workers.len() {
+            let Some(job) = self.workers[w].job.take() else {
+                continue;
+            };
+            lost += job.units();
+            match job.origin {
+                Origin::Call { caller, call_id } if job.phase != Phase::Sending => {
+                    ctx.reply(caller, call_id, Outcome::Failed);
+                }
+                Origin::Message { from, token } if token != NO_TOKEN => ctx.release(from, token),
+                _ => {}
+            }
+            let worker = &mut self.workers[w];
+            worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
+            self.free_worker(w);
+        }
+        for (origin, _) in std::mem::take(&mut self.backlog) {
+            match origin {
+                Origin::Call { caller, call_id } => ctx.reply(caller, call_id, Outcome::Failed),
+                Origin::Message { from, token } => {
+                    lost += 1;
+                    if token != NO_TOKEN {
+                        ctx.release(from, token);
+                    }
+                }
+            }
+        }
+        self.lost += lost;
+        ctx.fate(Fate::Lost, lost);
+    }
+}
+
+impl Behavior for Service {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.publish(ctx);
+        self.arm_scaler(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, tag: u64) {
+        let (kind, generation, w) = untag(tag);
+        if kind == TAG_SCALE {
+            self.check_scale(ctx);
+            return;
+        }
+        let Some(worker) = self.workers.get(w) else {
+            return;
+        };
+        if worker.generation != generation || worker.job.is_none() {
+            return; // the job this timer was for has ended (a crash)
+        }
+        if kind == TAG_BACKOFF_OVER {
+            self.work(ctx, w);
+            return;
+        }
+        let p = combined_failure(self.failure_rate, &ctx.faults());
+        if ctx.chance(p) {
+            self.attempt_failed(ctx, w);
+        } else if let Some(&first) = self.calls.first() {
+            let job = self.job(w);
+            job.phase = Phase::Calling(0);
+            let msg = job.msg.clone();
+            ctx.call(first, tag, msg);
+        } else {
+            self.succeeded(ctx, w);
+        }
+    }
+
+    fn on_arrive(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message, token: u32) {
+        self.in_ += 1;
+        if ctx.faults().crashed {
+            self.lost += 1;
+            ctx.fate(Fate::Lost, 1);
+            if token != NO_TOKEN {
+                ctx.release(from, token);
+            }
+            return;
+        }
+        self.take(ctx, Origin::Message { from, token }, msg);
+        self.publish(ctx);
+        self.arm_scaler(ctx);
+    }
+
+    fn on_call(&mut self, ctx: &mut Ctx, caller: NodeId, call_id: u64, msg: Message) {
+        self.in_ += 1;
+        if ctx.faults().crashed {
+            self.failed += 1;
+            ctx.reply(caller, call_id, Outcome::Failed);
+            return;
+        }
+        self.take(ctx, Origin::Call { caller, call_id }, msg);
+        self.publish(ctx);
+        self.arm_scaler(ctx);
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx, call_id: u64, outcome: Outcome) {
+        let (_, generation, w) = untag(call_id);
+        let Some(Worker {
+            generation: current,
+            job: Some(job),
+            ..
+        }) = self.workers.get_mut(w)
+        else {
+            return;
+        };
+        let Phase::Calling(i) = job.phase else {
+            return;
+        };
+        if *current != generation {
+            return;
+        }
+        if outcome != Outcome::Ok {
+            self.attempt_failed(ctx, w);
+        } else if let Some(&next) = self.calls.get(i + 1) {
+            job.phase = Phase::Calling(i + 1);
+            let msg = job.msg.clone();
+            ctx.call(next, call_id, msg);
+        } else {
+            self.succeeded(ctx, w);
+        }
+    }
+
+    fn on_wake(&mut self, ctx: &mut Ctx) {
+        self.arm_scaler(ctx);
+        for w in 0..self.workers.len() {
+            let Some(job) = self.workers[w].job.as_mut() else {
+                continue;
+            };
+            if job.phase == Phase::Sending && ctx.retry_pending(&mut job.pending) {
+                self.finish(ctx, w);
+            }
+        }
+    }
+
+    fn tracks_tokens(&self) -> bool {
+        true
+    }
+
+    fn on_faults(&mut self, ctx: &mut Ctx, before: FaultState) {
+        if ctx.faults().crashed && !before.crashed {
+            self.crash(ctx);
+        }
+        self.drain_backlog(ctx);
+        self.publish(ctx);
+        self.arm_scaler(ctx);
+    }
+
+    fn held(&self) -> u64 {
+        let working: u64 = self
+            .workers
+            .iter()
+            .filter_map(|w| w.job.as_ref())
+            .map(Job::units)
+            .sum();
+        let waiting = self
+            .backlog
+            .iter()
+            .filter(|(o, _)| matches!(o, Origin::Message { .. }))
+            .count() as u64;
+        working + waiting
+    }
+
+    fn report(&self, now: Time) -> NodeReport {
+        let staffed = self.staffed.area(now);
+        let utilization = if staffed == 0 {
+            0.0
+        } else {
+            self.busy.area(now) as f64 / staffed as f64
+        };
+        NodeReport {
+            kind: "service".into(),
+            in_: self.in_,
+            out: self.done,
+            failed: Some(self.failed),
+            lost: Some(self.lost),
+            in_flight: Some(self.held()),
+            utilization: Some(utilization),
+            service_ms: Some(self.service.summary()),
+            retries: Some(self.retries),
+            workers: Some(self.count() as u32),
+            workers_max: self.scaler.as_ref().map(|s| s.most as u32),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Graph;
+    use crate::report::Report;
+    use crate::sim::{RunOptions, Simulation, run};
+
+    /// `limit` messages at `rate` per second, evenly spaced, through an unbounded queue to
+    /// service `w` (constant `service_ms`, autoscaled by `autoscale`) and a sink.
+    fn scaled(rate: f64, limit: u64, service_ms: f64, autoscale: &str) -> Graph {
+        Graph::from_json_str(&format!(
+            r#"{{"format": "flowbench.graph", "version": 1, "seed": 4,
+              "nodes": [
+                {{"id": "p", "kind": "producer", "config": {{"rate_per_sec": {rate},
+                  "arrival": "constant", "limit": {limit}}}}},
+                {{"id": "q", "kind": "queue", "config": {{"capacity": null}}}},
+                {{"id": "w", "kind": "service", "config": {{"concurrency": 7,
+                  "service_time": {{"dist": "const", "ms": {service_ms}}},
+                  "autoscale": {autoscale}}}}},
+                {{"id": "done", "kind": "sink"}}],
+              "edges": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "w"}},
+                        {{"from": "w", "to": "done"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    const FOUR: &str = r#"{"min": 1, "max": 4, "target_depth": 5, "cooldown_ms": 500}"#;
+
+    fn ok(report: Report) -> Report {
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        report
+    }
+
+    /// Under a load four workers cannot carry, the service grows from `min` to `max`
+    /// (ignoring `concurrency`) and stays there, with every worker busy.
+    #[test]
+    fn autoscale_grows_to_max_under_load() {
+        let graph = scaled(200.0, 2000, 50.0, FOUR);
+        let r = ok(run(
+            &graph,
+            &RunOptions {
+                duration_ms: Some(5000.0),
+                seed: None,
+            },
+        )
+        .unwrap());
+        let w = &r.nodes["w"];
+        assert_eq!((w.workers, w.workers_max), (Some(4), Some(4)));
+        let u = w.utilization.unwrap();
+        assert!(u > 0.99 && u <= 1.0, "{u}");
+    }
+
+    /// The scaler checks every cooldown / 5 (100 ms here) and changes the count by one at
+    /// most once per cooldown (500 ms): 1 → 2 at the first check, then 3 and 4 a cooldown
+    /// apart each.
+    #[test]
+    fn autoscale_respects_cooldown() {
+        let mut sim = Simulation::new(&scaled(200.0, 2000, 50.0, FOUR), None).unwrap();
+        let mut changes = Vec::new();
+        let mut last = 1;
+        for step in 0..=400 {
+            let ms = f64::from(step) * 10.0;
+            sim.run_until_ms(ms);
+            let workers = sim.report(0.0).nodes["w"].workers.unwrap();
+            if workers != last {
+                changes.push((ms, last, workers));
+                last = workers;
+            }
+        }
+        assert_eq!(changes, [(100.0, 1, 2), (600.0, 2, 3), (1100.0, 3, 4)]);
+    }
+
+    /// Once the load is gone the service shrinks back to `min`, one worker per cooldown,
+    /// and the run then ends by itself; every message was handled.
+    #[test]
+    fn autoscale_shrinks_to_min_when_idle() {
+        let graph = scaled(200.0, 1000, 50.0, FOUR);
+        let mut sim = Simulation::new(&graph, None).unwrap();
+        sim.run_until_ms(5000.0);
+        assert_eq!(sim.report(0.0).nodes["w"].workers, Some(4));
+        sim.run_to_idle(None);
+        let r = ok(sim.report(0.0));
+        let w = &r.nodes["w"];
+        assert_eq!((w.workers, w.workers_max), (Some(1), Some(4)));
+        assert_eq!((w.in_, w.out, r.nodes["done"].in_), (1000, 1000, 1000));
+        // 1000 messages at 80/s take until about 12.6 s; three steps down take 1.5 s more.
+        assert!(r.sim_time_ms < 16_000.0, "{}", r.sim_time_ms);
+    }
+
+    /// A busy worker asked to retire finishes its job first, and utilization is busy area
+    /// over worker area while the count changes. Jobs of 1 s arrive at 1, 2 and 3 ms: the
+    /// check at 100 ms adds a worker (takes job 2), the one at 200 ms retires it while busy;
+    /// it leaves at 1.1 s after its job. Busy 2000 + 1000 ms over 100 + 2 × 1000 + 1001 ms
+    /// of workers (the run ends with the check at 2.101 s).
+    #[test]
+    fn autoscale_retires_busy_worker_after_its_job() {
+        let graph = scaled(
+            1000.0,
+            3,
+            1000.0,
+            r#"{"min": 1, "max": 2, "target_depth": 1, "cooldown_ms": 0}"#,
+        );
+        let mut sim = Simulation::new(&graph, None).unwrap();
+        let workers = |sim: &Simulation| sim.report(0.0).nodes["w"].workers.unwrap();
+        sim.run_until_ms(150.0);
+        assert_eq!(workers(&sim), 2);
+        sim.run_until_ms(250.0);
+        assert_eq!(workers(&sim), 1);
+        sim.run_until_ms(1099.0);
+        assert_eq!(sim.report(0.0).nodes["done"].in_, 1);
+        sim.run_to_idle(None);
+        let r = ok(sim.report(0.0));
+        assert_eq!(r.sim_time_ms, 2101.0);
+        let w = &r.nodes["w"];
+        assert_eq!((w.in_, w.out, w.lost), (3, 3, Some(0)));
+        assert_eq!((w.workers, w.workers_max), (Some(1), Some(2)));
+        assert_eq!(w.utilization, Some(3000.0 / 3101.0));
+    }
+
+    /// Without autoscale a service keeps its `concurrency` and reports no `workers_max`.
+    #[test]
+    fn fixed_workers_without_autoscale() {
+        let r = ok(run(&scaled(200.0, 500, 50.0, "null"), &RunOptions::default()).unwrap());
+        let w = &r.nodes["w"];
+        assert_eq!((w.workers, w.workers_max), (Some(7), None));
+        let u = w.utilization.unwrap();
+        assert!(u > 0.0 && u <= 1.0, "{u}");
+    }
+}

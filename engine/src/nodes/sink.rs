@@ -1,0 +1,63 @@
+//! `sink`: an endpoint. Every message that reaches it is delivered, its end-to-end latency
+//! recorded from the message's creation.
+
+use crate::metrics::Latency;
+use crate::report::NodeReport;
+use crate::sim::core::{Ctx, Fate, FaultState, Message, NodeId, Time, UNLIMITED};
+
+use super::Behavior;
+
+#[derive(Default)]
+pub struct Sink {
+    in_: u64,
+    failed: u64,
+    lost: u64,
+    latency: Latency,
+}
+
+impl Sink {
+    fn free(ctx: &Ctx) -> u64 {
+        if ctx.faults().halted() { 0 } else { UNLIMITED }
+    }
+}
+
+impl Behavior for Sink {
+    fn start(&mut self, ctx: &mut Ctx) {
+        ctx.set_free(Self::free(ctx));
+    }
+
+    fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
+        self.in_ += 1;
+        let faults = ctx.faults();
+        if faults.crashed {
+            self.lost += 1;
+            ctx.fate(Fate::Lost, 1);
+        } else if ctx.chance(faults.fail_rate) {
+            self.failed += 1;
+            ctx.fate(Fate::Failed, 1);
+        } else {
+            self.latency.record(ctx.now().saturating_sub(msg.created));
+            ctx.fate(Fate::Delivered, 1);
+        }
+    }
+
+    fn on_faults(&mut self, ctx: &mut Ctx, _before: FaultState) {
+        ctx.set_free(Self::free(ctx));
+    }
+
+    fn held(&self) -> u64 {
+        0
+    }
+
+    fn report(&self, _now: Time) -> NodeReport {
+        NodeReport {
+            kind: "sink".into(),
+            in_: self.in_,
+            out: 0,
+            failed: Some(self.failed),
+            lost: Some(self.lost),
+            latency_ms: Some(self.latency.summary()),
+            ..Default::default()
+        }
+    }
+}

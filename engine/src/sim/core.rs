@@ -1,0 +1,496 @@
+//! The scheduler's state shared by every node: the clock, the event queues, the room each
+//! node has for more messages, who waits for that room, and the totals every message ends
+//! up in. Nodes see it through [`Ctx`], never directly.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+use rand::Rng as _;
+use rand_distr::{Exp1, StandardNormal};
+use serde_json::Value;
+
+use crate::model::{Dist, lognormal_sigma};
+
+/// Simulated time in nanoseconds since the start of the run.
+pub type Time = u64;
+/// Index of a node in the graph's node list.
+pub type NodeId = u32;
+/// The per-node random stream.
+pub type Rng = rand_pcg::Pcg64Mcg;
+
+/// Room that never runs out (sinks, queues that drop instead of blocking).
+pub const UNLIMITED: u64 = u64::MAX;
+
+pub fn ms_to_ns(ms: f64) -> Time {
+    if ms.is_finite() && ms > 0.0 {
+        (ms * 1e6).round().min(u64::MAX as f64) as Time
+    } else {
+        0
+    }
+}
+
+pub fn ns_to_ms(ns: Time) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// A message: small and cheap to copy; queues hold millions of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: u64,
+    /// When its producer or client made it (for end-to-end latency).
+    pub created: Time,
+    pub key: Option<u32>,
+    pub payload: Option<Arc<Value>>,
+}
+
+/// How a synchronous call ended, as seen by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Rejected,
+}
+
+/// Where a message's journey ended (graph-format.md §2 `totals`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Delivered,
+    Dropped,
+    Failed,
+    Rejected,
+    Filtered,
+    Lost,
+}
+
+/// Something that happens to one node at one instant.
+#[derive(Debug)]
+pub enum Event {
+    /// A timer the node set for itself; `tag` is the node's own.
+    Timer { node: NodeId, tag: u64 },
+    /// A message delivered into room the sender reserved. `token` is the sender's, handed
+    /// back with [`Event::Release`] once the receiver is done (ordered delivery).
+    Arrive {
+        to: NodeId,
+        from: NodeId,
+        msg: Message,
+        token: u32,
+    },
+    /// A synchronous call; the callee answers with [`Event::Reply`] carrying `call_id`.
+    Call {
+        to: NodeId,
+        caller: NodeId,
+        call_id: u64,
+        msg: Message,
+    },
+    Reply {
+        to: NodeId,
+        call_id: u64,
+        outcome: Outcome,
+    },
+    /// A node the receiver waited for has room again.
+    Wake { to: NodeId },
+    /// The receiver of a tracked message finished it.
+    Release { to: NodeId, token: u32 },
+    /// A scheduled fault starts or ends.
+    Fault { index: u32, start: bool },
+}
+
+/// Token meaning "not tracked".
+pub const NO_TOKEN: u32 = u32::MAX;
+
+struct Scheduled {
+    time: Time,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed: the heap pops the earliest time, and among equal times the first scheduled.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Faults active on one node, combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaultState {
+    /// Share of work that fails.
+    pub fail_rate: f64,
+    /// Service time multiplier.
+    pub slow_factor: f64,
+    pub crashed: bool,
+    pub stopped: bool,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        FaultState {
+            fail_rate: 0.0,
+            slow_factor: 1.0,
+            crashed: false,
+            stopped: false,
+        }
+    }
+}
+
+impl FaultState {
+    /// Down or stopped: takes no new work.
+    pub fn halted(&self) -> bool {
+        self.crashed || self.stopped
+    }
+}
+
+/// Running totals of where messages went.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub created: u64,
+    pub copies: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub filtered: u64,
+    pub lost: u64,
+}
+
+pub struct Core {
+    pub now: Time,
+    seq: u64,
+    heap: BinaryHeap<Scheduled>,
+    /// Events at `now`, in the order they were raised; run before the heap's.
+    pub ready: VecDeque<Event>,
+    pub events: u64,
+    next_message_id: u64,
+    pub tally: Tally,
+    /// Per node: messages it can take now, by its own count.
+    free: Vec<u64>,
+    /// Per node: messages sent to it and not yet arrived (they hold reserved room).
+    incoming: Vec<u64>,
+    /// Per node: nodes waiting for it to have room.
+    waiters: Vec<Vec<NodeId>>,
+    pub faults: Vec<FaultState>,
+    /// Per node: messages waiting in it, as channels publish it (autoscalers read it).
+    depth: Vec<u64>,
+}
+
+impl Core {
+    pub fn new(nodes: usize) -> Core {
+        Core {
+            now: 0,
+            seq: 0,
+            heap: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            events: 0,
+            next_message_id: 0,
+            tally: Tally::default(),
+            free: vec![0; nodes],
+            incoming: vec![0; nodes],
+            waiters: vec![Vec::new(); nodes],
+            faults: vec![FaultState::default(); nodes],
+            depth: vec![0; nodes],
+        }
+    }
+
+    pub fn schedule_at(&mut self, time: Time, event: Event) {
+        self.seq += 1;
+        self.heap.push(Scheduled {
+            time: time.max(self.now),
+            seq: self.seq,
+            event,
+        });
+    }
+
+    /// Time of the next event, if any.
+    pub fn next_time(&self) -> Option<Time> {
+        if self.ready.is_empty() {
+            self.heap.peek().map(|s| s.time)
+        } else {
+            Some(self.now)
+        }
+    }
+
+    /// Takes the next event and advances the clock to it.
+    pub fn pop(&mut self) -> Option<Event> {
+        if let Some(e) = self.ready.pop_front() {
+            return Some(e);
+        }
+        let s = self.heap.pop()?;
+        self.now = s.time;
+        Some(s.event)
+    }
+
+    /// Room `to` has for one more message now.
+    pub fn room(&self, to: NodeId) -> u64 {
+        let to = to as usize;
+        self.free[to].saturating_sub(self.incoming[to])
+    }
+
+    /// Called as an `Arrive` is dispatched: its reservation turns into the message itself.
+    pub fn arrived(&mut self, to: NodeId) {
+        let i = &mut self.incoming[to as usize];
+        *i = i.saturating_sub(1);
+    }
+}
+
+/// What a node's handler may do: read the clock, draw random numbers, send, call, reply,
+/// set timers and account for messages. The node's own state is passed beside it.
+pub struct Ctx<'a> {
+    pub core: &'a mut Core,
+    pub me: NodeId,
+    pub rng: &'a mut Rng,
+}
+
+impl Ctx<'_> {
+    pub fn now(&self) -> Time {
+        self.core.now
+    }
+
+    pub fn faults(&self) -> FaultState {
+        self.core.faults[self.me as usize]
+    }
+
+    /// Sets a timer that comes back to this node as `Timer { tag }` after `delay`.
+    pub fn schedule_in(&mut self, delay: Time, tag: u64) {
+        let at = self.core.now.saturating_add(delay);
+        self.core
+            .schedule_at(at, Event::Timer { node: self.me, tag });
+    }
+
+    /// A new message from a producer or client (counted `created`).
+    pub fn new_message(&mut self, key: Option<u32>, payload: Option<Arc<Value>>) -> Message {
+        self.core.next_message_id += 1;
+        self.core.tally.created += 1;
+        Message {
+            id: self.core.next_message_id,
+            created: self.core.now,
+            key,
+            payload,
+        }
+    }
+
+    /// Records where `n` messages ended.
+    pub fn fate(&mut self, fate: Fate, n: u64) {
+        let t = &mut self.core.tally;
+        match fate {
+            Fate::Delivered => t.delivered += n,
+            Fate::Dropped => t.dropped += n,
+            Fate::Failed => t.failed += n,
+            Fate::Rejected => t.rejected += n,
+            Fate::Filtered => t.filtered += n,
+            Fate::Lost => t.lost += n,
+        }
+    }
+
+    /// Records `n` extra messages entering the graph (fan-out copies).
+    pub fn copies(&mut self, n: u64) {
+        self.core.tally.copies += n;
+    }
+
+    /// Publishes how many messages wait in this node (read by autoscaled consumers).
+    pub fn publish_depth(&mut self, depth: u64) {
+        self.core.depth[self.me as usize] = depth;
+    }
+
+    /// Messages waiting in `node`, as it last published.
+    pub fn depth_of(&self, node: NodeId) -> u64 {
+        self.core.depth[node as usize]
+    }
+
+    pub fn has_room(&self, to: NodeId) -> bool {
+        self.core.room(to) > 0
+    }
+
+    /// Sends `msg` to `to` if it has room (reserving it); else registers this node to be
+    /// woken when room frees and gives the message back.
+    pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
+        if self.core.room(to) == 0 {
+            self.wait_for(to);
+            return Err(msg);
+        }
+        self.core.incoming[to as usize] += 1;
+        self.core.ready.push_back(Event::Arrive {
+            to,
+            from: self.me,
+            msg,
+            token,
+        });
+        Ok(())
+    }
+
+    /// Asks to be woken (`Wake`) when `to` has room.
+    pub fn wait_for(&mut self, to: NodeId) {
+        let w = &mut self.core.waiters[to as usize];
+        if !w.contains(&self.me) {
+            w.push(self.me);
+        }
+    }
+
+    /// Publishes how many messages this node can take now; wakes waiting senders when it
+    /// has room.
+    pub fn set_free(&mut self, free: u64) {
+        let me = self.me as usize;
+        self.core.free[me] = free;
+        if self.core.room(self.me) > 0 && !self.core.waiters[me].is_empty() {
+            let waiters = std::mem::take(&mut self.core.waiters[me]);
+            for w in &waiters {
+                self.core.ready.push_back(Event::Wake { to: *w });
+            }
+            // Keep the allocation for the next round of waiters.
+            let mut waiters = waiters;
+            waiters.clear();
+            if self.core.waiters[me].is_empty() {
+                self.core.waiters[me] = waiters;
+            }
+        }
+    }
+
+    /// Sends `msg` out through `targets`, one copy each. `new_unit`: the message is new to
+    /// the graph (emitted while answering a call) rather than one this node holds. With no
+    /// targets a held message ends here, delivered. Refused copies land in `pending`.
+    pub fn send_copies(
+        &mut self,
+        targets: &[NodeId],
+        msg: Message,
+        new_unit: bool,
+        pending: &mut Vec<(NodeId, Message)>,
+    ) {
+        let Some((last, rest)) = targets.split_last() else {
+            if !new_unit {
+                self.fate(Fate::Delivered, 1);
+            }
+            return;
+        };
+        self.copies(rest.len() as u64 + u64::from(new_unit));
+        for &to in rest {
+            if let Err(m) = self.try_send(to, msg.clone(), NO_TOKEN) {
+                pending.push((to, m));
+            }
+        }
+        if let Err(m) = self.try_send(*last, msg, NO_TOKEN) {
+            pending.push((*last, m));
+        }
+    }
+
+    /// Retries refused sends; returns true when none is left.
+    pub fn retry_pending(&mut self, pending: &mut Vec<(NodeId, Message)>) -> bool {
+        let mut i = 0;
+        while i < pending.len() {
+            let to = pending[i].0;
+            if self.has_room(to) {
+                let (to, msg) = pending.remove(i);
+                let sent = self.try_send(to, msg, NO_TOKEN);
+                debug_assert!(sent.is_ok());
+            } else {
+                self.wait_for(to);
+                i += 1;
+            }
+        }
+        pending.is_empty()
+    }
+
+    pub fn call(&mut self, to: NodeId, call_id: u64, msg: Message) {
+        self.core.ready.push_back(Event::Call {
+            to,
+            caller: self.me,
+            call_id,
+            msg,
+        });
+    }
+
+    pub fn reply(&mut self, to: NodeId, call_id: u64, outcome: Outcome) {
+        self.core.ready.push_back(Event::Reply {
+            to,
+            call_id,
+            outcome,
+        });
+    }
+
+    pub fn release(&mut self, to: NodeId, token: u32) {
+        self.core.ready.push_back(Event::Release { to, token });
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (p >= 1.0 || self.rng.random::<f64>() < p)
+    }
+
+    /// A uniform integer in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.rng.random_range(0..n.max(1))
+    }
+}
+
+/// A duration distribution ready to draw from, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampler {
+    Const(Time),
+    Exp { mean_ns: f64 },
+    Uniform { min_ns: f64, max_ns: f64 },
+    LogNormal { mu: f64, sigma: f64 },
+}
+
+impl Sampler {
+    pub fn new(dist: &Dist) -> Sampler {
+        match *dist {
+            Dist::Const { ms } => Sampler::Const(ms_to_ns(ms)),
+            Dist::Exp { mean_ms } => Sampler::Exp {
+                mean_ns: mean_ms * 1e6,
+            },
+            Dist::Uniform { min_ms, max_ms } => Sampler::Uniform {
+                min_ns: min_ms * 1e6,
+                max_ns: max_ms * 1e6,
+            },
+            Dist::Lognormal { median_ms, p99_ms } => Sampler::LogNormal {
+                mu: (median_ms * 1e6).ln(),
+                sigma: lognormal_sigma(median_ms, p99_ms),
+            },
+        }
+    }
+
+    /// Gaps of a process with `rate_per_sec` events per second.
+    pub fn interarrival(rate_per_sec: f64, poisson: bool) -> Option<Sampler> {
+        if !(rate_per_sec.is_finite() && rate_per_sec > 0.0) {
+            return None;
+        }
+        let mean_ns = 1e9 / rate_per_sec;
+        Some(if poisson {
+            Sampler::Exp { mean_ns }
+        } else {
+            Sampler::Const(mean_ns.round().max(1.0) as Time)
+        })
+    }
+
+    pub fn sample(&self, rng: &mut Rng) -> Time {
+        let ns = match *self {
+            Sampler::Const(ns) => return ns,
+            Sampler::Exp { mean_ns } => rng.sample::<f64, _>(Exp1) * mean_ns,
+            Sampler::Uniform { min_ns, max_ns } => {
+                if max_ns > min_ns {
+                    rng.random_range(min_ns..max_ns)
+                } else {
+                    min_ns
+                }
+            }
+            Sampler::LogNormal { mu, sigma } => {
+                (mu + sigma * rng.sample::<f64, _>(StandardNormal)).exp()
+            }
+        };
+        if ns.is_finite() && ns > 0.0 {
+            ns.round().min(u64::MAX as f64 / 4.0) as Time
+        } else {
+            0
+        }
+    }
+}

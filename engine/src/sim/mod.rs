@@ -1,0 +1,502 @@
+//! Running a graph: build the nodes' state machines from a validated graph, then process
+//! events in simulated-time order. Time is integer nanoseconds; every node draws from its
+//! own random stream seeded by the graph's seed and the node's id, so the same graph and
+//! seed give the same report, and adding a node does not change the others' draws.
+
+pub(crate) mod core;
+
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use petgraph::algo::is_cyclic_directed;
+use petgraph::graphmap::DiGraphMap;
+use rand::SeedableRng;
+
+use crate::model::{Diagnostic, FaultKind, Graph, NodeConfig};
+use crate::nodes::{
+    Behavior, Breaker, Client, EventLog, Gateway, NodeState, Producer, Projector, Queue, Route,
+    Router, Saga, Service, Sink, Step, Topic, with_node,
+};
+use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
+use crate::validate::validate;
+
+use self::core::{Core, Ctx, Event, FaultState, NO_TOKEN, NodeId};
+pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
+
+/// Simulated time used when a graph would run forever and no duration is given.
+pub const DEFAULT_HORIZON_MS: f64 = 3_600_000.0;
+
+/// How to run a graph headless.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Simulated time to run; `None` = until idle (see [`ends_by_itself`]).
+    pub duration_ms: Option<f64>,
+    /// Overrides the graph's seed.
+    pub seed: Option<u64>,
+}
+
+/// Why a graph cannot be simulated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    #[error("the graph has {} error(s)", .0.iter().filter(|d| d.is_error()).count())]
+    Invalid(Vec<Diagnostic>),
+}
+
+struct FaultSpec {
+    node: NodeId,
+    kind: FaultKind,
+    rate: f64,
+    factor: f64,
+    /// `replay`: the consumer to rewind (all when `None`).
+    consumer: Option<NodeId>,
+}
+
+/// A graph being simulated.
+pub struct Simulation {
+    name: String,
+    seed: u64,
+    ids: Vec<String>,
+    core: Core,
+    nodes: Vec<NodeState>,
+    rngs: Vec<Rng>,
+    faults: Vec<FaultSpec>,
+    /// Per node: indices of its faults now active.
+    active_faults: Vec<Vec<u32>>,
+}
+
+/// A stable 64-bit hash of a node id (FNV-1a), mixed into the node's seed.
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// SplitMix64's finaliser: spreads nearby seeds far apart.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Simulation {
+    /// Builds a simulation of `graph`, which must validate without errors.
+    pub fn new(graph: &Graph, seed: Option<u64>) -> Result<Simulation, BuildError> {
+        let diagnostics = validate(graph);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(BuildError::Invalid(diagnostics));
+        }
+        let seed = seed.unwrap_or(graph.seed);
+        let index: IndexMap<&str, NodeId> = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i as NodeId))
+            .collect();
+        let targets = |from: &str, port: &str| -> Vec<NodeId> {
+            graph
+                .edges
+                .iter()
+                .filter(|e| e.from == from && e.port == port)
+                .filter_map(|e| index.get(e.to.as_str()).copied())
+                .collect()
+        };
+        let id_of = |n: NodeId| graph.nodes[n as usize].id.clone();
+        let node_of = |id: &str| index[id];
+        let nodes = graph
+            .nodes
+            .iter()
+            .map(|n| match &n.config {
+                NodeConfig::Producer(c) => {
+                    NodeState::Producer(Producer::new(c, targets(&n.id, "out")))
+                }
+                NodeConfig::Client(c) => {
+                    NodeState::Client(Client::new(c, targets(&n.id, "out").first().copied()))
+                }
+                NodeConfig::Queue(c) => NodeState::Queue(Queue::new(c, targets(&n.id, "out"))),
+                NodeConfig::Topic(c) => {
+                    let subs = targets(&n.id, "out")
+                        .into_iter()
+                        .map(|t| (t, id_of(t)))
+                        .collect();
+                    NodeState::Topic(Topic::new(c, subs))
+                }
+                NodeConfig::Service(c) => {
+                    // Queues feeding the service: what its autoscaler watches.
+                    let feeders = graph
+                        .edges_to(&n.id)
+                        .filter(|(_, e)| {
+                            matches!(
+                                graph.node(&e.from).map(|f| &f.config),
+                                Some(NodeConfig::Queue(_))
+                            )
+                        })
+                        .map(|(_, e)| node_of(&e.from))
+                        .collect();
+                    NodeState::Service(Service::new(
+                        c,
+                        targets(&n.id, "out"),
+                        targets(&n.id, "error"),
+                        targets(&n.id, "call"),
+                        feeders,
+                    ))
+                }
+                NodeConfig::Sink(_) => NodeState::Sink(Sink::default()),
+                NodeConfig::Breaker(c) => NodeState::Breaker(Breaker::new(
+                    c,
+                    targets(&n.id, "out").first().copied(),
+                    targets(&n.id, "fallback"),
+                )),
+                NodeConfig::Gateway(c) => {
+                    let routes = graph
+                        .edges_from(&n.id)
+                        .map(|(_, e)| Route {
+                            port: e.port.clone(),
+                            target: node_of(&e.to),
+                            target_id: e.to.clone(),
+                        })
+                        .collect();
+                    NodeState::Gateway(Gateway::new(c, routes))
+                }
+                NodeConfig::Router(c) => {
+                    let mut ports: Vec<(String, Vec<NodeId>)> = Vec::new();
+                    for (_, e) in graph.edges_from(&n.id) {
+                        if !ports.iter().any(|(p, _)| *p == e.port) {
+                            ports.push((e.port.clone(), targets(&n.id, &e.port)));
+                        }
+                    }
+                    NodeState::Router(Router::new(c, ports))
+                }
+                NodeConfig::EventLog(c) => {
+                    let consumers = targets(&n.id, "out")
+                        .into_iter()
+                        .map(|t| (t, id_of(t)))
+                        .collect();
+                    NodeState::EventLog(EventLog::new(c, consumers))
+                }
+                NodeConfig::Projector(c) => NodeState::Projector(Projector::new(c)),
+                NodeConfig::Saga(c) => {
+                    let steps = c
+                        .steps
+                        .iter()
+                        .map(|s| Step {
+                            name: s.name.clone(),
+                            action: node_of(&s.action),
+                            compensation: s.compensation.as_deref().map(node_of),
+                        })
+                        .collect();
+                    NodeState::Saga(Saga::new(c, steps))
+                }
+                NodeConfig::Invalid(_) => unreachable!("validation refuses invalid nodes"),
+            })
+            .collect();
+        let rngs = graph
+            .nodes
+            .iter()
+            .map(|n| Rng::seed_from_u64(mix(seed ^ mix(id_hash(&n.id)))))
+            .collect();
+        let faults: Vec<FaultSpec> = graph
+            .faults
+            .iter()
+            .map(|f| FaultSpec {
+                node: index[f.node.as_str()],
+                kind: f.kind,
+                rate: f.rate.unwrap_or(1.0),
+                factor: f.factor.unwrap_or(1.0),
+                consumer: f.consumer.as_deref().map(|c| index[c]),
+            })
+            .collect();
+
+        let n = graph.nodes.len();
+        let mut sim = Simulation {
+            name: graph.name.clone(),
+            seed,
+            ids: graph.nodes.iter().map(|n| n.id.clone()).collect(),
+            core: Core::new(n),
+            nodes,
+            rngs,
+            faults,
+            active_faults: vec![Vec::new(); n],
+        };
+        for (i, f) in graph.faults.iter().enumerate() {
+            let index = i as u32;
+            sim.core
+                .schedule_at(ms_to_ns(f.at_ms), Event::Fault { index, start: true });
+            if let Some(until) = f.until_ms {
+                sim.core.schedule_at(
+                    ms_to_ns(until),
+                    Event::Fault {
+                        index,
+                        start: false,
+                    },
+                );
+            }
+        }
+        for i in 0..n {
+            let mut ctx = Ctx {
+                core: &mut sim.core,
+                me: i as NodeId,
+                rng: &mut sim.rngs[i],
+            };
+            with_node!(&mut sim.nodes[i], node => node.start(&mut ctx));
+        }
+        Ok(sim)
+    }
+
+    /// Current simulated time.
+    pub fn now_ms(&self) -> f64 {
+        ns_to_ms(self.core.now)
+    }
+
+    pub fn now_ns(&self) -> Time {
+        self.core.now
+    }
+
+    /// Scheduler events processed so far.
+    pub fn events(&self) -> u64 {
+        self.core.events
+    }
+
+    /// No event is pending.
+    pub fn is_idle(&self) -> bool {
+        self.core.next_time().is_none()
+    }
+
+    /// Time of the next pending event.
+    pub fn next_event_ms(&self) -> Option<f64> {
+        self.core.next_time().map(ns_to_ms)
+    }
+
+    /// Processes one event; false when none is left.
+    pub fn step(&mut self) -> bool {
+        let Some(event) = self.core.pop() else {
+            return false;
+        };
+        self.core.events += 1;
+        self.dispatch(event);
+        true
+    }
+
+    /// Processes every event up to `t_ms`; the clock then reads `t_ms`.
+    pub fn run_until_ms(&mut self, t_ms: f64) {
+        self.run_until_ns(ms_to_ns(t_ms));
+    }
+
+    pub fn run_until_ns(&mut self, t: Time) {
+        while self.core.next_time().is_some_and(|next| next <= t) {
+            self.step();
+        }
+        self.core.now = self.core.now.max(t);
+    }
+
+    /// Processes events until none is left, or up to `limit_ms`.
+    pub fn run_to_idle(&mut self, limit_ms: Option<f64>) {
+        match limit_ms {
+            Some(limit) => {
+                let t = ms_to_ns(limit);
+                while self.core.next_time().is_some_and(|next| next <= t) {
+                    self.step();
+                }
+            }
+            None => while self.step() {},
+        }
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        let to = match &event {
+            Event::Timer { node, .. } => *node,
+            Event::Arrive { to, .. }
+            | Event::Call { to, .. }
+            | Event::Reply { to, .. }
+            | Event::Wake { to }
+            | Event::Release { to, .. } => *to,
+            Event::Fault { index, .. } => self.faults[*index as usize].node,
+        } as usize;
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            me: to as NodeId,
+            rng: &mut self.rngs[to],
+        };
+        let node = &mut self.nodes[to];
+        match event {
+            Event::Timer { tag, .. } => with_node!(node, n => n.on_timer(&mut ctx, tag)),
+            Event::Arrive {
+                from, msg, token, ..
+            } => {
+                ctx.core.arrived(to as NodeId);
+                let tracks = with_node!(node, n => {
+                    n.on_arrive(&mut ctx, from, msg, token);
+                    n.tracks_tokens()
+                });
+                if token != NO_TOKEN && !tracks {
+                    ctx.release(from, token);
+                }
+            }
+            Event::Call {
+                caller,
+                call_id,
+                msg,
+                ..
+            } => with_node!(node, n => n.on_call(&mut ctx, caller, call_id, msg)),
+            Event::Reply {
+                call_id, outcome, ..
+            } => with_node!(node, n => n.on_reply(&mut ctx, call_id, outcome)),
+            Event::Wake { .. } => with_node!(node, n => n.on_wake(&mut ctx)),
+            Event::Release { token, .. } => with_node!(node, n => n.on_release(&mut ctx, token)),
+            Event::Fault { index, start } => {
+                let spec = &self.faults[index as usize];
+                if spec.kind == FaultKind::Replay {
+                    if start {
+                        with_node!(node, n => n.on_replay(&mut ctx, spec.consumer));
+                    }
+                    return;
+                }
+                let active = &mut self.active_faults[to];
+                if start {
+                    active.push(index);
+                } else if let Some(pos) = active.iter().position(|&i| i == index) {
+                    active.remove(pos);
+                } else {
+                    return; // ended before it began (until_ms < at_ms is refused by validation)
+                }
+                let before = ctx.core.faults[to];
+                ctx.core.faults[to] =
+                    combine_faults(active.iter().map(|&i| &self.faults[i as usize]));
+                with_node!(node, n => n.on_faults(&mut ctx, before));
+            }
+        }
+    }
+
+    /// Replays event log `log_id` now, as a scheduled `replay` fault does: rewinds
+    /// `consumer` (every consumer when `None`) to the oldest kept event.
+    pub fn replay(&mut self, log_id: &str, consumer: Option<&str>) -> Result<(), String> {
+        let index_of = |id: &str| self.ids.iter().position(|n| n == id);
+        let log = index_of(log_id).ok_or_else(|| format!("no node has id '{log_id}'"))?;
+        let NodeState::EventLog(event_log) = &self.nodes[log] else {
+            return Err(format!(
+                "'{log_id}' is not an event_log: only an event_log can replay"
+            ));
+        };
+        let consumer = match consumer {
+            None => None,
+            Some(id) => match index_of(id) {
+                Some(c) if event_log.has_consumer(c as NodeId) => Some(c as NodeId),
+                _ => {
+                    return Err(format!(
+                        "'{id}' is not a consumer of '{log_id}' (no edge from the log to it)"
+                    ));
+                }
+            },
+        };
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            me: log as NodeId,
+            rng: &mut self.rngs[log],
+        };
+        with_node!(&mut self.nodes[log], n => n.on_replay(&mut ctx, consumer));
+        Ok(())
+    }
+
+    /// The report of the run so far (graph-format.md §2), with the conservation check.
+    pub fn report(&self, wall_time_ms: f64) -> Report {
+        let now = self.core.now;
+        let mut nodes = IndexMap::with_capacity(self.nodes.len());
+        let mut in_flight = 0;
+        for (id, node) in self.ids.iter().zip(&self.nodes) {
+            let (held, report) = with_node!(node, n => (n.held(), n.report(now)));
+            in_flight += held;
+            nodes.insert(id.clone(), report);
+        }
+        // Projectors report how far they trail the event logs feeding them.
+        for (p, node) in self.nodes.iter().enumerate() {
+            let NodeState::Projector(projector) = node else {
+                continue;
+            };
+            let logs = self.nodes.iter().enumerate().filter_map(|(l, n)| match n {
+                NodeState::EventLog(log) => Some((l as NodeId, log)),
+                _ => None,
+            });
+            let (lag, staleness) = projector.behind(p as NodeId, logs, now);
+            if let Some((_, report)) = nodes.get_index_mut(p) {
+                report.lag = Some(lag);
+                report.staleness_ms = Some(ns_to_ms(staleness));
+            }
+        }
+        let t = &self.core.tally;
+        let totals = Totals {
+            created: t.created,
+            delivered: t.delivered,
+            dropped: t.dropped,
+            failed: t.failed,
+            rejected: t.rejected,
+            filtered: t.filtered,
+            lost: t.lost,
+            in_flight,
+            copies: t.copies,
+        };
+        let ok = totals.entered() == totals.accounted();
+        let detail = (!ok).then(|| {
+            format!(
+                "{} messages entered (created {} + copies {}) but {} are accounted for",
+                totals.entered(),
+                totals.created,
+                totals.copies,
+                totals.accounted()
+            )
+        });
+        Report {
+            format: REPORT_FORMAT.to_owned(),
+            version: REPORT_VERSION,
+            graph: self.name.clone(),
+            seed: self.seed,
+            sim_time_ms: ns_to_ms(now),
+            wall_time_ms,
+            events: self.core.events,
+            totals,
+            conservation: Conservation { ok, detail },
+            nodes,
+        }
+    }
+}
+
+fn combine_faults<'a>(active: impl Iterator<Item = &'a FaultSpec>) -> FaultState {
+    let mut state = FaultState::default();
+    let mut keep = 1.0;
+    for f in active {
+        match f.kind {
+            FaultKind::Fail => keep *= 1.0 - f.rate.clamp(0.0, 1.0),
+            FaultKind::Slow => state.slow_factor *= f.factor,
+            FaultKind::Crash => state.crashed = true,
+            FaultKind::Stop => state.stopped = true,
+            FaultKind::Replay => {}
+        }
+    }
+    state.fail_rate = 1.0 - keep;
+    state
+}
+
+/// Whether a run of `graph` ends by itself: every producer and client has a `limit` and no
+/// message can circle forever.
+pub fn ends_by_itself(graph: &Graph) -> bool {
+    let sources_end = graph.nodes.iter().all(|n| match &n.config {
+        NodeConfig::Producer(c) => c.limit.is_some() || c.rate_per_sec <= 0.0,
+        NodeConfig::Client(c) => c.limit.is_some() || c.rate_per_sec <= 0.0,
+        _ => true,
+    });
+    let mut flow = DiGraphMap::<&str, ()>::new();
+    for e in &graph.edges {
+        flow.add_edge(e.from.as_str(), e.to.as_str(), ());
+    }
+    sources_end && !is_cyclic_directed(&flow)
+}
+
+/// Runs `graph` as fast as the machine can and returns its report.
+pub fn run(graph: &Graph, options: &RunOptions) -> Result<Report, BuildError> {
+    let start = Instant::now();
+    let mut sim = Simulation::new(graph, options.seed)?;
+    match options.duration_ms {
+        Some(d) => sim.run_until_ms(d),
+        None if ends_by_itself(graph) => sim.run_to_idle(None),
+        None => sim.run_until_ms(DEFAULT_HORIZON_MS),
+    }
+    Ok(sim.report(start.elapsed().as_secs_f64() * 1000.0))
+}
