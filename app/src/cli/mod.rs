@@ -1,0 +1,179 @@
+//! The command line of graph-format.md §3: the clap definition, dispatch to one file per
+//! command, and the exit codes. Every problem is reported once, here, as lines on stderr.
+//!
+//! Exit codes: 0 success; 1 invalid input (each problem one line naming the file); 2 usage
+//! error (clap); 3 a run whose conservation check failed (an engine fault, not the user's).
+
+mod duration;
+mod export;
+mod import;
+pub mod load;
+mod run;
+pub mod summary;
+mod validate;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of a run whose conservation check failed.
+pub const EXIT_CONSERVATION_FAILED: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flowbench",
+    version,
+    about = "Design and simulate message-flow architectures",
+    long_about = "Design and simulate message-flow architectures. Without a command, opens the \
+                  designer.\n\nExit codes: 0 success, 1 invalid input, 2 usage error, 3 a run \
+                  whose conservation check failed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Opens the designer on FILE.
+    Open {
+        /// The graph file.
+        file: PathBuf,
+    },
+    /// Runs a graph headless and prints a summary table (or the report as JSON).
+    Run(run::RunArgs),
+    /// Checks graph files; prints one line per problem and exits 1 if any file is invalid.
+    Validate {
+        /// The graph files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Prints a graph as Graphviz DOT, a Mermaid flowchart or normalised JSON.
+    Export(export::ExportArgs),
+    /// Turns a Mermaid flowchart into a graph file (not yet supported).
+    Import {
+        /// The Mermaid file.
+        file: PathBuf,
+        /// Where to write the graph (default: stdout).
+        #[arg(short = 'o', long = "output", value_name = "OUT.json")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Why a command did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Invalid input: each line is one problem, naming the file and the place.
+    Invalid(Vec<String>),
+    /// The run finished but its messages do not add up.
+    ConservationFailed(String),
+    /// Standard output could not be written (for a closed pipe: nothing more to say).
+    Output(std::io::Error),
+}
+
+impl From<Vec<String>> for Failure {
+    fn from(lines: Vec<String>) -> Failure {
+        Failure::Invalid(lines)
+    }
+}
+
+/// Parses the command line, runs the command and returns its exit code. Never panics: a
+/// panic anywhere below is reported as an internal error with exit code 1.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version print to stdout and exit 0; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_owned());
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: internal error{place}: {message}; please report this with the input"
+        );
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli)));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(failure)) => report_failure(failure),
+        // The hook above has printed the message.
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        None => open_designer(None),
+        Some(Command::Open { file }) => open_designer(Some(file)),
+        Some(Command::Run(args)) => run::run(&args),
+        Some(Command::Validate { files }) => validate::validate(&files),
+        Some(Command::Export(args)) => export::export(&args),
+        Some(Command::Import { file, output }) => import::import(&file, output.as_deref()),
+    }
+}
+
+fn open_designer(file: Option<PathBuf>) -> Result<(), Failure> {
+    crate::ui::run_designer(file).map_err(|e| Failure::Invalid(vec![format!("error: {e:#}")]))
+}
+
+fn report_failure(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Invalid(lines) => {
+            print_stderr(&lines);
+            ExitCode::from(1)
+        }
+        Failure::ConservationFailed(detail) => {
+            print_stderr(&[format!("error: conservation check failed: {detail}")]);
+            ExitCode::from(EXIT_CONSERVATION_FAILED)
+        }
+        Failure::Output(e) => {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                print_stderr(&[format!("error: cannot write to standard output: {e}")]);
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes `text` to stdout, reporting a closed or failing stdout instead of panicking.
+fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Failure::Output)
+}
+
+/// Prints lines on stderr (a failing stderr is ignored: there is nowhere left to complain).
+fn print_stderr(lines: &[String]) {
+    let mut stderr = std::io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(stderr, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clap definition is consistent (no clashing names or bad defaults).
+    #[test]
+    fn command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

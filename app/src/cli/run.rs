@@ -1,0 +1,328 @@
+//! `flowbench run FILE`: simulates a graph headless, as fast as possible or paced to the wall
+//! clock, then prints the summary table (or the report as JSON) and writes the report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS};
+use flowbench_engine::{Report, Simulation};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Failure, duration, load, print_stderr, print_stdout, summary};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The graph file.
+    file: PathBuf,
+    /// Simulated time to run: 500ms, 90s, 1.5s, 10m, 1h (a plain number is milliseconds).
+    /// Without it a run ends when every producer's limit is reached and the graph is idle
+    /// (a graph that never ends runs for 1h).
+    #[arg(
+        long,
+        value_parser = duration::parse_duration_ms,
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    duration: Option<f64>,
+    /// `max` runs as fast as the machine can; a number N paces simulated time to N times the
+    /// wall clock (`1` is live).
+    #[arg(
+        long,
+        default_value = "max",
+        value_parser = parse_speed,
+        value_name = "max|N",
+        allow_hyphen_values = true
+    )]
+    speed: Speed,
+    /// Seed of the run, instead of the graph's own.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Writes the report (JSON) to this file.
+    #[arg(long, value_name = "OUT.json")]
+    report: Option<PathBuf>,
+    /// Prints the report as JSON on stdout instead of the summary table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How fast simulated time runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// As fast as the machine can.
+    Max,
+    /// Simulated time = wall time × this factor.
+    Paced(f64),
+}
+
+fn parse_speed(text: &str) -> Result<Speed, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(Speed::Max);
+    }
+    match text.parse::<f64>() {
+        Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(Speed::Paced(factor)),
+        _ => Err(format!(
+            "'{text}' is not a speed; write `max` or a number above 0 (1 = live, 10 = ten \
+             times faster)"
+        )),
+    }
+}
+
+/// Where a run stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum End {
+    /// At this simulated time.
+    At(f64),
+    /// When no event is left (every limit reached and every message settled).
+    Idle,
+}
+
+/// Steps of a run at full speed with a known end, so a progress bar can move.
+const CHUNKS: u32 = 100;
+/// How often a paced run catches up with the wall clock.
+const PACE_TICK: Duration = Duration::from_millis(10);
+
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let file = &args.file;
+    let checked = load::check(file)?;
+    print_stderr(&checked.warnings);
+    let graph = checked.graph;
+
+    let end = match args.duration {
+        Some(ms) => End::At(ms),
+        None if sim::ends_by_itself(&graph) => End::Idle,
+        None => {
+            print_stderr(&[format!(
+                "note: {} runs forever (a producer without limit); simulating {} — pass \
+                 --duration to choose",
+                file.display(),
+                summary::format_duration_arg(DEFAULT_HORIZON_MS)
+            )]);
+            End::At(DEFAULT_HORIZON_MS)
+        }
+    };
+
+    let started = Instant::now();
+    let mut sim = Simulation::new(&graph, args.seed).map_err(|e| build_error_lines(file, e))?;
+    let progress = Progress::new(end, started);
+    match args.speed {
+        Speed::Max => run_at_full_speed(&mut sim, end, &progress),
+        Speed::Paced(factor) => run_paced(&mut sim, end, factor, started, &progress),
+    }
+    progress.finish();
+    let report = sim.report(started.elapsed().as_secs_f64() * 1000.0);
+
+    let json = report_json(&report);
+    if let Some(out) = &args.report {
+        write_atomically(out, json.as_bytes()).map_err(|e| {
+            Failure::Invalid(vec![format!(
+                "{}: cannot write the report: {e}",
+                out.display()
+            )])
+        })?;
+    }
+    if args.json {
+        print_stdout(&json)?;
+    } else {
+        print_stdout(&summary::render(&report))?;
+    }
+    if !report.conservation.ok {
+        return Err(Failure::ConservationFailed(conservation_detail(&report)));
+    }
+    Ok(())
+}
+
+fn run_at_full_speed(sim: &mut Simulation, end: End, progress: &Progress) {
+    match end {
+        End::At(end_ms) => {
+            // The same chunks whether or not a bar is shown, so every run takes one path.
+            for step in 1..=CHUNKS {
+                let t_ms = if step == CHUNKS {
+                    end_ms
+                } else {
+                    end_ms * f64::from(step) / f64::from(CHUNKS)
+                };
+                sim.run_until_ms(t_ms);
+                progress.update(sim);
+            }
+        }
+        End::Idle => {
+            sim.run_to_idle(None);
+            progress.update(sim);
+        }
+    }
+}
+
+/// Keeps simulated time at `factor` × the wall time since `started`, until the end (or, for
+/// a run that ends by itself, until nothing is left to do).
+fn run_paced(sim: &mut Simulation, end: End, factor: f64, started: Instant, progress: &Progress) {
+    let end_ms = match end {
+        End::At(ms) => ms,
+        End::Idle => f64::INFINITY,
+    };
+    loop {
+        let target_ms = (started.elapsed().as_secs_f64() * 1000.0 * factor).min(end_ms);
+        sim.run_until_ms(target_ms);
+        progress.update(sim);
+        let done = match end {
+            End::At(_) => target_ms >= end_ms,
+            End::Idle => sim.is_idle(),
+        };
+        if done {
+            break;
+        }
+        std::thread::sleep(PACE_TICK);
+    }
+}
+
+/// The report as pretty JSON with a final newline.
+fn report_json(report: &Report) -> String {
+    // A report is plain numbers and strings; serialising it cannot fail.
+    let mut json = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        format!("{{\"error\": \"the report could not be written as JSON: {e}\"}}")
+    });
+    json.push('\n');
+    json
+}
+
+fn conservation_detail(report: &Report) -> String {
+    report.conservation.detail.clone().unwrap_or_else(|| {
+        let t = &report.totals;
+        format!(
+            "{} messages entered the graph but {} are accounted for",
+            t.entered(),
+            t.accounted()
+        )
+    })
+}
+
+fn build_error_lines(file: &Path, error: BuildError) -> Vec<String> {
+    match &error {
+        BuildError::Invalid(diagnostics) => {
+            let lines = load::diagnostic_lines(file, diagnostics);
+            if lines.is_empty() {
+                vec![format!("{}: {error}", file.display())]
+            } else {
+                lines
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = dir.join(temp_name);
+    let result = std::fs::File::create(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+struct Progress {
+    bar: Option<ProgressBar>,
+    end: End,
+    started: Instant,
+}
+
+impl Progress {
+    /// Bar positions per run (0.1 % steps).
+    const LENGTH: u64 = 1000;
+
+    fn new(end: End, started: Instant) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| match end {
+            End::At(_) => {
+                let bar = ProgressBar::new(Self::LENGTH);
+                if let Ok(style) =
+                    ProgressStyle::with_template("{bar:40.cyan/blue} {percent:>3}% {msg}")
+                {
+                    bar.set_style(style.progress_chars("█▌ "));
+                }
+                bar
+            }
+            End::Idle => {
+                let bar = ProgressBar::new_spinner();
+                bar.set_message("simulating until every limit is reached…");
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            }
+        });
+        Progress { bar, end, started }
+    }
+
+    fn update(&self, sim: &Simulation) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        let wall_s = self.started.elapsed().as_secs_f64();
+        let rate = if wall_s > 0.0 {
+            summary::format_rate(sim.events() as f64 / wall_s)
+        } else {
+            "–".to_owned()
+        };
+        bar.set_message(format!(
+            "simulated {} · {rate} events/s",
+            summary::format_sim_duration(sim.now_ms())
+        ));
+        if let End::At(end_ms) = self.end {
+            let share = if end_ms > 0.0 {
+                (sim.now_ms() / end_ms).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            bar.set_position((share * Self::LENGTH as f64) as u64);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `max` and any positive factor are speeds; zero, negatives and words are not.
+    #[test]
+    fn speeds() {
+        assert_eq!(parse_speed("max"), Ok(Speed::Max));
+        assert_eq!(parse_speed("1"), Ok(Speed::Paced(1.0)));
+        assert_eq!(parse_speed("2.5"), Ok(Speed::Paced(2.5)));
+        for bad in ["0", "-1", "fast", "inf", "NaN", ""] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The report file appears whole, replacing an older one, and no temporary file stays.
+    #[test]
+    fn report_is_written_atomically() {
+        let dir = std::env::temp_dir().join(format!("flowbench-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.json");
+        std::fs::write(&path, "old").unwrap();
+        write_atomically(&path, b"{\"new\": true}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\": true}\n");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
