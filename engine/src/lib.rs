@@ -9,16 +9,18 @@
 //! - [`payload`]: payload templates and field lookup.
 //! - [`metrics`]: counters, time-weighted gauges and latency histograms.
 //! - [`report`]: the run report (graph-format.md §2).
+//! - [`runtime`]: a simulation on its own thread for the live view: commands in, snapshots out.
 
 pub mod metrics;
 pub mod model;
 mod nodes;
 pub mod payload;
 pub mod report;
+pub mod runtime;
 pub mod sim;
 pub mod validate;
 
-pub use model::{Diagnostic, Edge, Graph, Node, NodeConfig, NodeKind, Severity};
+pub use model::{Diagnostic, Edge, Graph, Node, NodeConfig, NodeKind, Place, Severity};
 pub use report::Report;
 pub use sim::{RunOptions, Simulation};
 pub use validate::validate;

@@ -2,7 +2,7 @@
 //! waits for each reply up to `timeout_ms`; a late reply is ignored.
 
 use crate::metrics::Latency;
-use crate::model::{Arrival, ClientConfig};
+use crate::model::{Arrival, ClientConfig, NodeConfig};
 use crate::payload::{Fill, Template};
 use crate::report::NodeReport;
 use crate::sim::core::{Ctx, Fate, FaultState, Message, NodeId, Outcome, Sampler, Time, ms_to_ns};
@@ -162,6 +162,22 @@ impl Behavior for Client {
             self.paused = false;
             self.schedule_next(ctx);
         }
+    }
+
+    fn reconfigure(&mut self, ctx: &mut Ctx, config: &NodeConfig) -> Result<(), String> {
+        let NodeConfig::Client(c) = config else {
+            return Err("a client's kind cannot change while the graph runs".to_owned());
+        };
+        let was_idle = self.gap.is_none() || self.limit.is_some_and(|l| self.sent >= l);
+        self.gap = Sampler::interarrival(c.rate_per_sec, c.arrival == Arrival::Poisson);
+        self.limit = c.limit;
+        self.timeout = ms_to_ns(c.timeout_ms);
+        self.keys = c.keys;
+        self.payload = c.payload.as_ref().and_then(|p| Template::new(p).ok());
+        if was_idle && !ctx.faults().halted() {
+            self.schedule_next(ctx);
+        }
+        Ok(())
     }
 
     fn held(&self) -> u64 {

@@ -15,6 +15,7 @@ mod service;
 mod sink;
 mod topic;
 
+use crate::model::NodeConfig;
 use crate::report::NodeReport;
 use crate::sim::core::{Ctx, FaultState, Message, NodeId, Outcome, Time};
 
@@ -50,6 +51,10 @@ pub trait Behavior {
     fn on_replay(&mut self, _ctx: &mut Ctx, _consumer: Option<NodeId>) {}
     /// The node's faults changed; `before` is what they were.
     fn on_faults(&mut self, ctx: &mut Ctx, before: FaultState);
+    /// Applies a new config while running; kinds or fields that cannot change live say why.
+    fn reconfigure(&mut self, _ctx: &mut Ctx, _config: &NodeConfig) -> Result<(), String> {
+        Err("this kind's config cannot change while the graph runs: restart the run".to_owned())
+    }
     /// Messages the node holds (for the conservation check).
     fn held(&self) -> u64;
     /// Whether the node keeps tracked messages until it is done with them (otherwise the

@@ -2,7 +2,7 @@
 //! When a next node is full and blocks, the producer stops emitting until there is room and
 //! counts the time it was blocked.
 
-use crate::model::{Arrival, ProducerConfig};
+use crate::model::{Arrival, NodeConfig, ProducerConfig};
 use crate::payload::{Fill, Template};
 use crate::report::NodeReport;
 use crate::sim::core::{Ctx, Fate, FaultState, Message, NodeId, Sampler, Time, ns_to_ms};
@@ -120,6 +120,22 @@ impl Behavior for Producer {
             self.paused = false;
             self.schedule_next(ctx);
         }
+    }
+
+    fn reconfigure(&mut self, ctx: &mut Ctx, config: &NodeConfig) -> Result<(), String> {
+        let NodeConfig::Producer(c) = config else {
+            return Err("a producer's kind cannot change while the graph runs".to_owned());
+        };
+        let was_idle = self.gap.is_none() || self.limit.is_some_and(|l| self.made >= l);
+        self.gap = Sampler::interarrival(c.rate_per_sec, c.arrival == Arrival::Poisson);
+        self.limit = c.limit;
+        self.keys = c.keys;
+        self.payload = c.payload.as_ref().and_then(|p| Template::new(p).ok());
+        // A producer that had stopped (rate 0, limit reached) starts again if it can.
+        if was_idle && self.pending.is_empty() && !ctx.faults().halted() {
+            self.schedule_next(ctx);
+        }
+        Ok(())
     }
 
     fn held(&self) -> u64 {

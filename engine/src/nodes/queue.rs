@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::metrics::{Latency, TimeGauge};
-use crate::model::{QueueConfig, WhenFull};
+use crate::model::{NodeConfig, QueueConfig, WhenFull};
 use crate::report::NodeReport;
 use crate::sim::core::{Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Time, UNLIMITED};
 
@@ -143,6 +143,19 @@ impl Behavior for Queue {
             ctx.fate(Fate::Lost, n);
         }
         self.dispatch(ctx);
+    }
+
+    fn reconfigure(&mut self, ctx: &mut Ctx, config: &NodeConfig) -> Result<(), String> {
+        let NodeConfig::Queue(c) = config else {
+            return Err("a queue's kind cannot change while the graph runs".to_owned());
+        };
+        // A lower capacity keeps what waits; a blocking queue then takes nothing until
+        // it drains below the new capacity.
+        self.capacity = c.capacity;
+        self.when_full = c.when_full;
+        self.durable = c.durable;
+        self.dispatch(ctx);
+        Ok(())
     }
 
     fn held(&self) -> u64 {

@@ -15,6 +15,7 @@
 use std::collections::VecDeque;
 
 use crate::metrics::{Latency, TimeGauge};
+use crate::model::NodeConfig;
 use crate::model::{Autoscale, ServiceConfig};
 use crate::report::NodeReport;
 use crate::sim::core::{
@@ -137,6 +138,8 @@ pub struct Service {
     spare: Vec<usize>,
     /// Boxed: most services have none, and every node's state is as big as the largest.
     scaler: Option<Box<Scaler>>,
+    /// Queues feeding the service (what an autoscaler follows).
+    feeders: Vec<NodeId>,
     /// Requests (and messages) that found no idle worker, in arrival order.
     backlog: VecDeque<(Origin, Message)>,
     in_: u64,
@@ -173,7 +176,7 @@ impl Service {
         let scaler = config
             .autoscale
             .as_ref()
-            .map(|a| Box::new(Scaler::new(a, feeders)));
+            .map(|a| Box::new(Scaler::new(a, feeders.clone())));
         let workers = match &scaler {
             Some(s) => s.min,
             None => config.concurrency.max(1) as usize,
@@ -190,6 +193,7 @@ impl Service {
             idle: (0..workers).rev().collect(),
             spare: Vec::new(),
             scaler,
+            feeders,
             backlog: VecDeque::new(),
             in_: 0,
             done: 0,
@@ -559,6 +563,33 @@ impl Behavior for Service {
 
     fn tracks_tokens(&self) -> bool {
         true
+    }
+
+    fn reconfigure(&mut self, ctx: &mut Ctx, config: &NodeConfig) -> Result<(), String> {
+        let NodeConfig::Service(c) = config else {
+            return Err("a service's kind cannot change while the graph runs".to_owned());
+        };
+        self.service_time = Sampler::new(&c.service_time);
+        self.failure_rate = c.failure_rate;
+        self.max_retries = c.max_retries;
+        self.backoff = ms_to_ns(c.retry_backoff_ms);
+        self.scaler = c
+            .autoscale
+            .as_ref()
+            .map(|a| Box::new(Scaler::new(a, self.feeders.clone())));
+        let wanted = match &self.scaler {
+            Some(s) => self.count().clamp(s.min, s.max),
+            None => c.concurrency.max(1) as usize,
+        };
+        while self.count() < wanted {
+            self.add_worker(ctx);
+        }
+        while self.count() > wanted {
+            self.remove_worker(ctx);
+        }
+        self.arm_scaler(ctx);
+        self.publish(ctx);
+        Ok(())
     }
 
     fn on_faults(&mut self, ctx: &mut Ctx, before: FaultState) {

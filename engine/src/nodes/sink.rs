@@ -2,6 +2,7 @@
 //! recorded from the message's creation.
 
 use crate::metrics::Latency;
+use crate::model::NodeConfig;
 use crate::report::NodeReport;
 use crate::sim::core::{Ctx, Fate, FaultState, Message, NodeId, Time, UNLIMITED};
 
@@ -43,6 +44,13 @@ impl Behavior for Sink {
 
     fn on_faults(&mut self, ctx: &mut Ctx, _before: FaultState) {
         ctx.set_free(Self::free(ctx));
+    }
+
+    fn reconfigure(&mut self, _ctx: &mut Ctx, config: &NodeConfig) -> Result<(), String> {
+        match config {
+            NodeConfig::Sink(_) => Ok(()),
+            _ => Err("a sink's kind cannot change while the graph runs".to_owned()),
+        }
     }
 
     fn held(&self) -> u64 {

@@ -62,6 +62,8 @@ pub struct Simulation {
     faults: Vec<FaultSpec>,
     /// Per node: indices of its faults now active.
     active_faults: Vec<Vec<u32>>,
+    /// The node whose handler runs now: named when a handler panics.
+    current: Option<NodeId>,
 }
 
 /// A stable 64-bit hash of a node id (FNV-1a), mixed into the node's seed.
@@ -216,6 +218,7 @@ impl Simulation {
             rngs,
             faults,
             active_faults: vec![Vec::new(); n],
+            current: None,
         };
         for (i, f) in graph.faults.iter().enumerate() {
             let index = i as u32;
@@ -259,6 +262,11 @@ impl Simulation {
     /// No event is pending.
     pub fn is_idle(&self) -> bool {
         self.core.next_time().is_none()
+    }
+
+    /// Time of the next pending event, in nanoseconds.
+    pub fn next_event_ns(&self) -> Option<Time> {
+        self.core.next_time()
     }
 
     /// Time of the next pending event.
@@ -311,6 +319,7 @@ impl Simulation {
             | Event::Release { to, .. } => *to,
             Event::Fault { index, .. } => self.faults[*index as usize].node,
         } as usize;
+        self.current = Some(to as NodeId);
         let mut ctx = Ctx {
             core: &mut self.core,
             me: to as NodeId,
@@ -368,6 +377,93 @@ impl Simulation {
 
     /// Replays event log `log_id` now, as a scheduled `replay` fault does: rewinds
     /// `consumer` (every consumer when `None`) to the oldest kept event.
+    /// Ids of the nodes, in graph order (the order of every per-node list).
+    pub fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The node whose handler ran last (the one to blame when a handler panics).
+    pub fn current_node(&self) -> Option<&str> {
+        self.current.map(|n| self.ids[n as usize].as_str())
+    }
+
+    fn index_of(&self, id: &str) -> Result<usize, String> {
+        self.ids
+            .iter()
+            .position(|n| n == id)
+            .ok_or_else(|| format!("no node has id '{id}'"))
+    }
+
+    /// Changes a node's config while the simulation runs. Kinds that cannot change a field
+    /// live (a topic's partitions, a saga's steps) refuse with the reason; the caller then
+    /// restarts the run with the new graph.
+    pub fn set_config(&mut self, id: &str, config: &NodeConfig) -> Result<(), String> {
+        let i = self.index_of(id)?;
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            me: i as NodeId,
+            rng: &mut self.rngs[i],
+        };
+        with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config))
+    }
+
+    /// Starts a fault on a node now, until [`Simulation::clear_faults`].
+    pub fn inject_fault(
+        &mut self,
+        id: &str,
+        kind: FaultKind,
+        rate: Option<f64>,
+        factor: Option<f64>,
+    ) -> Result<(), String> {
+        let i = self.index_of(id)?;
+        if kind == FaultKind::Replay {
+            return self.replay(id, None);
+        }
+        let rate = rate.unwrap_or(1.0);
+        let factor = factor.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("a fail rate must be within 0..=1 (got {rate})"));
+        }
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(format!("a slow factor must be more than 0 (got {factor})"));
+        }
+        self.faults.push(FaultSpec {
+            node: i as NodeId,
+            kind,
+            rate,
+            factor,
+            consumer: None,
+        });
+        let index = (self.faults.len() - 1) as u32;
+        self.core.events += 1;
+        self.dispatch(Event::Fault { index, start: true });
+        Ok(())
+    }
+
+    /// Ends every fault active on a node now (injected or scheduled).
+    pub fn clear_faults(&mut self, id: &str) -> Result<(), String> {
+        let i = self.index_of(id)?;
+        for index in self.active_faults[i].clone() {
+            self.core.events += 1;
+            self.dispatch(Event::Fault {
+                index,
+                start: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Kinds of the faults active on a node now.
+    pub fn active_faults(&self, id: &str) -> Vec<FaultKind> {
+        match self.index_of(id) {
+            Ok(i) => self.active_faults[i]
+                .iter()
+                .map(|&f| self.faults[f as usize].kind)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     pub fn replay(&mut self, log_id: &str, consumer: Option<&str>) -> Result<(), String> {
         let index_of = |id: &str| self.ids.iter().position(|n| n == id);
         let log = index_of(log_id).ok_or_else(|| format!("no node has id '{log_id}'"))?;

@@ -1,0 +1,512 @@
+//! A simulation running on its own thread, for the live view. The UI sends [`Command`]s
+//! over a crossbeam channel and reads [`Snapshot`]s from a one-slot channel that always
+//! holds the newest: the UI never waits on the engine, and the engine never waits on the UI.
+//!
+//! Pacing is either as fast as the machine can ([`Pace::Max`]) or simulated time following
+//! the wall clock times a speed ([`Pace::Realtime`]). A panic inside a node's handler stops
+//! the run with a message naming the node; the thread, the UI and the document survive.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
+
+use crate::model::{FaultKind, Graph, NodeConfig};
+use crate::report::Report;
+use crate::sim::{BuildError, Simulation, ms_to_ns};
+
+/// How simulated time relates to the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// As fast as the machine can.
+    Max,
+    /// Simulated time = wall time × speed (1.0 is live).
+    Realtime { speed: f64 },
+}
+
+/// What the UI asks of a running engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Run,
+    Pause,
+    /// Process exactly one event (pauses first).
+    StepEvent,
+    /// Advance simulated time by this much, then pause.
+    Advance {
+        ms: f64,
+    },
+    SetPace(Pace),
+    /// Apply a node's new config now.
+    SetConfig {
+        node: String,
+        config: NodeConfig,
+    },
+    /// Start a fault on a node until cleared.
+    InjectFault {
+        node: String,
+        kind: FaultKind,
+        rate: Option<f64>,
+        factor: Option<f64>,
+    },
+    /// End every fault active on a node.
+    ClearFaults {
+        node: String,
+    },
+    /// Rewind an event log's consumer (all when `None`) to the start.
+    Replay {
+        log: String,
+        consumer: Option<String>,
+    },
+    /// Stop the thread.
+    Stop,
+}
+
+/// Where the run stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    Running,
+    Paused,
+    /// Nothing left to do (every limit reached, the graph idle).
+    Finished,
+    /// A node failed; the message names it. The run cannot continue.
+    Failed(String),
+}
+
+/// What the engine shows the UI, several times a second.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub state: RunState,
+    pub pace: Pace,
+    /// Scheduler events per second of wall time, over the last interval.
+    pub events_per_sec: f64,
+    /// The run's report as of now (`sim_time_ms`, `events`, every node's counters).
+    pub report: Report,
+    /// The last command the engine refused (a live edit it cannot apply), with why.
+    pub refused: Option<String>,
+    /// Per node (graph order): the kinds of the faults active now.
+    pub active_faults: Vec<Vec<FaultKind>>,
+}
+
+/// How often a snapshot is published.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(50);
+/// Longest stretch of work between two looks at the command channel.
+const SLICE: Duration = Duration::from_millis(4);
+
+/// The UI's end of a running engine.
+pub struct EngineHandle {
+    commands: Sender<Command>,
+    snapshots: Receiver<Snapshot>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Builds the simulation of `graph` and starts its thread, paused.
+    pub fn start(graph: &Graph, seed: Option<u64>, pace: Pace) -> Result<EngineHandle, BuildError> {
+        let sim = Simulation::new(graph, seed)?;
+        let (commands, command_rx) = unbounded();
+        let (snapshot_tx, snapshots) = bounded(1);
+        let stale = snapshots.clone();
+        let thread = std::thread::Builder::new()
+            .name("flowbench-engine".to_owned())
+            .spawn(move || {
+                Engine {
+                    sim,
+                    pace,
+                    running: false,
+                    failed: None,
+                    refused: None,
+                    commands: command_rx,
+                    snapshots: snapshot_tx,
+                    stale,
+                    anchor: None,
+                    rate_mark: (Instant::now(), 0),
+                    events_per_sec: 0.0,
+                }
+                .run()
+            })
+            .expect("the engine thread starts");
+        Ok(EngineHandle {
+            commands,
+            snapshots,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn send(&self, command: Command) {
+        // The thread only goes away on Stop or when dropped; nothing to report then.
+        let _ = self.commands.send(command);
+    }
+
+    /// The newest snapshot since the last call, if the engine published one.
+    pub fn latest(&self) -> Option<Snapshot> {
+        let mut newest = None;
+        while let Ok(s) = self.snapshots.try_recv() {
+            newest = Some(s);
+        }
+        newest
+    }
+
+    /// Waits up to `timeout` for the next snapshot (tests and the command line).
+    pub fn wait_snapshot(&self, timeout: Duration) -> Option<Snapshot> {
+        self.snapshots.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Engine {
+    sim: Simulation,
+    pace: Pace,
+    running: bool,
+    failed: Option<String>,
+    refused: Option<String>,
+    commands: Receiver<Command>,
+    snapshots: Sender<Snapshot>,
+    /// The engine's own receiver of the snapshot slot, to throw away a stale snapshot.
+    stale: Receiver<Snapshot>,
+    /// Realtime pacing: wall instant and simulated time (ns) that correspond.
+    anchor: Option<(Instant, u64)>,
+    /// Wall instant and event count at the last rate measurement.
+    rate_mark: (Instant, u64),
+    events_per_sec: f64,
+}
+
+impl Engine {
+    fn run(mut self) {
+        let mut last_snapshot = Instant::now() - SNAPSHOT_EVERY;
+        loop {
+            let busy = self.running && self.failed.is_none();
+            let wait = if busy { Duration::ZERO } else { SNAPSHOT_EVERY };
+            match self.commands.recv_timeout(wait) {
+                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok(command) => {
+                    self.apply(command);
+                    // Drain the rest without waiting.
+                    while let Ok(command) = self.commands.try_recv() {
+                        if command == Command::Stop {
+                            return;
+                        }
+                        self.apply(command);
+                    }
+                    last_snapshot = Instant::now() - SNAPSHOT_EVERY;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.running && self.failed.is_none() {
+                self.work_slice();
+            }
+            if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+                self.publish();
+                last_snapshot = Instant::now();
+            }
+        }
+    }
+
+    /// Runs a bounded stretch of the simulation, then returns to look at commands.
+    fn work_slice(&mut self) {
+        let start = Instant::now();
+        let result = match self.pace {
+            Pace::Max => self.guarded(|sim| {
+                while start.elapsed() < SLICE {
+                    for _ in 0..4096 {
+                        if !sim.step() {
+                            return;
+                        }
+                    }
+                }
+            }),
+            Pace::Realtime { speed } => {
+                let (wall, sim_ns) = *self
+                    .anchor
+                    .get_or_insert_with(|| (Instant::now(), self.sim.now_ns()));
+                let target = sim_ns + ms_to_ns(wall.elapsed().as_secs_f64() * 1000.0 * speed);
+                let r = self.guarded(|sim| {
+                    while start.elapsed() < SLICE {
+                        match sim.next_event_ns() {
+                            Some(next) if next <= target => {
+                                sim.step();
+                            }
+                            _ => {
+                                sim.run_until_ns(target);
+                                break;
+                            }
+                        }
+                    }
+                });
+                if r.is_ok() && start.elapsed() < Duration::from_millis(2) {
+                    // Caught up with the wall clock: rest instead of spinning.
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                r
+            }
+        };
+        if let Err(message) = result {
+            self.failed = Some(message);
+            self.running = false;
+        } else if self.pace == Pace::Max && self.sim.is_idle() {
+            self.running = false;
+        }
+    }
+
+    /// Runs `f` on the simulation; a panic becomes a message naming the node.
+    fn guarded(&mut self, f: impl FnOnce(&mut Simulation)) -> Result<(), String> {
+        let sim = &mut self.sim;
+        catch_unwind(AssertUnwindSafe(|| f(sim))).map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown failure".to_owned());
+            match self.sim.current_node() {
+                Some(node) => format!(
+                    "node '{node}' failed at {:.3} ms: {what}",
+                    self.sim.now_ms()
+                ),
+                None => format!("the engine failed: {what}"),
+            }
+        })
+    }
+
+    fn apply(&mut self, command: Command) {
+        self.refused = None;
+        let outcome = match command {
+            Command::Run => {
+                self.running = true;
+                self.anchor = None;
+                Ok(())
+            }
+            Command::Pause => {
+                self.running = false;
+                Ok(())
+            }
+            Command::StepEvent => {
+                self.running = false;
+                self.guarded(|sim| {
+                    sim.step();
+                })
+            }
+            Command::Advance { ms } => {
+                self.running = false;
+                let until = self.sim.now_ms() + ms.max(0.0);
+                self.guarded(|sim| sim.run_until_ms(until))
+            }
+            Command::SetPace(pace) => {
+                self.pace = pace;
+                self.anchor = None;
+                Ok(())
+            }
+            Command::SetConfig { node, config } => self.edit(|sim| sim.set_config(&node, &config)),
+            Command::InjectFault {
+                node,
+                kind,
+                rate,
+                factor,
+            } => self.edit(|sim| sim.inject_fault(&node, kind, rate, factor)),
+            Command::ClearFaults { node } => self.edit(|sim| sim.clear_faults(&node)),
+            Command::Replay { log, consumer } => {
+                self.edit(|sim| sim.replay(&log, consumer.as_deref()))
+            }
+            Command::Stop => Ok(()),
+        };
+        if let Err(message) = outcome {
+            self.failed = Some(message);
+            self.running = false;
+        }
+    }
+
+    /// A live edit: refused edits are reported, not fatal; a panic is.
+    fn edit(
+        &mut self,
+        f: impl FnOnce(&mut Simulation) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut refused = None;
+        self.guarded(|sim| refused = f(sim).err())?;
+        self.refused = refused;
+        Ok(())
+    }
+
+    fn publish(&mut self) {
+        let now = Instant::now();
+        let (mark, events) = self.rate_mark;
+        let elapsed = now.duration_since(mark).as_secs_f64();
+        if elapsed >= 0.25 {
+            self.events_per_sec = (self.sim.events() - events) as f64 / elapsed;
+            self.rate_mark = (now, self.sim.events());
+        }
+        let state = match (&self.failed, self.running) {
+            (Some(message), _) => RunState::Failed(message.clone()),
+            (None, true) => RunState::Running,
+            (None, false) if self.sim.is_idle() => RunState::Finished,
+            (None, false) => RunState::Paused,
+        };
+        let events_per_sec = if state == RunState::Running {
+            self.events_per_sec
+        } else {
+            0.0
+        };
+        let report = match catch_unwind(AssertUnwindSafe(|| self.sim.report(0.0))) {
+            Ok(report) => report,
+            Err(_) => return,
+        };
+        let active_faults = self
+            .sim
+            .node_ids()
+            .iter()
+            .map(|id| self.sim.active_faults(id))
+            .collect();
+        let snapshot = Snapshot {
+            state,
+            pace: self.pace,
+            events_per_sec,
+            report,
+            refused: self.refused.clone(),
+            active_faults,
+        };
+        // One slot: replace an unread snapshot instead of waiting for the UI.
+        match self.snapshots.try_send(snapshot) {
+            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(snapshot)) => {
+                let _ = self.stale.try_recv();
+                let _ = self.snapshots.try_send(snapshot);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServiceConfig;
+
+    fn graph(concurrency: u32) -> Graph {
+        Graph::from_json_str(&format!(
+            r#"{{"format": "flowbench.graph", "version": 1, "name": "live",
+            "nodes": [
+              {{"id": "p", "kind": "producer", "config": {{"rate_per_sec": 300}}}},
+              {{"id": "q", "kind": "queue", "config": {{"capacity": null}}}},
+              {{"id": "s", "kind": "service", "config": {{"concurrency": {concurrency},
+                 "service_time": {{"dist": "const", "ms": 10}}}}}},
+              {{"id": "done", "kind": "sink"}}
+            ],
+            "edges": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "s"}}, {{"from": "s", "to": "done"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    fn wait_for(handle: &EngineHandle, what: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = handle
+                .wait_snapshot(Duration::from_secs(5))
+                .expect("the engine publishes snapshots");
+            if what(&s) || Instant::now() > deadline {
+                return s;
+            }
+        }
+    }
+
+    /// A run advances simulated time; pause stops the clock.
+    #[test]
+    fn run_and_pause() {
+        let handle = EngineHandle::start(&graph(4), None, Pace::Realtime { speed: 50.0 }).unwrap();
+        handle.send(Command::Run);
+        let s = wait_for(&handle, |s| s.report.sim_time_ms > 2000.0);
+        assert_eq!(s.state, RunState::Running);
+        handle.send(Command::Pause);
+        let paused = wait_for(&handle, |s| s.state == RunState::Paused);
+        let later = wait_for(&handle, |_| true);
+        assert_eq!(paused.report.sim_time_ms, later.report.sim_time_ms);
+        assert!(paused.report.conservation.ok);
+    }
+
+    /// Stepping one event and advancing a second work while paused.
+    #[test]
+    fn step_and_advance() {
+        let handle = EngineHandle::start(&graph(4), None, Pace::Max).unwrap();
+        handle.send(Command::StepEvent);
+        let s = wait_for(&handle, |s| s.report.events >= 1);
+        assert_eq!(s.report.events, 1);
+        handle.send(Command::Advance { ms: 1000.0 });
+        let s = wait_for(&handle, |s| s.report.sim_time_ms >= 1000.0);
+        assert_eq!(s.state, RunState::Paused);
+        assert!(s.report.nodes["p"].out > 200);
+    }
+
+    /// Raising a service's concurrency live drains the queue that backed up.
+    #[test]
+    fn live_concurrency_edit_drains_the_queue() {
+        // 300/s into one worker of 10 ms (100/s): the queue grows.
+        let handle = EngineHandle::start(&graph(1), None, Pace::Max).unwrap();
+        handle.send(Command::Advance { ms: 5000.0 });
+        let before = wait_for(&handle, |s| s.report.sim_time_ms >= 5000.0);
+        let depth_before = before.report.nodes["q"].depth.unwrap().last;
+        assert!(depth_before > 500.0, "{depth_before}");
+        let config = NodeConfig::Service(ServiceConfig {
+            concurrency: 8,
+            service_time: crate::model::Dist::Const { ms: 10.0 },
+            ..ServiceConfig::default()
+        });
+        handle.send(Command::SetConfig {
+            node: "s".into(),
+            config,
+        });
+        handle.send(Command::Advance { ms: 5000.0 });
+        let after = wait_for(&handle, |s| s.report.sim_time_ms >= 10_000.0);
+        assert!(after.refused.is_none(), "{:?}", after.refused);
+        assert_eq!(after.report.nodes["s"].workers, Some(8));
+        assert!(after.report.nodes["q"].depth.unwrap().last < 10.0);
+        assert!(after.report.conservation.ok);
+    }
+
+    /// An injected fault shows as active and ends when cleared.
+    #[test]
+    fn inject_and_clear_fault() {
+        let handle = EngineHandle::start(&graph(4), None, Pace::Max).unwrap();
+        handle.send(Command::InjectFault {
+            node: "s".into(),
+            kind: FaultKind::Fail,
+            rate: Some(1.0),
+            factor: None,
+        });
+        handle.send(Command::Advance { ms: 1000.0 });
+        let s = wait_for(&handle, |s| s.report.sim_time_ms >= 1000.0);
+        assert_eq!(s.active_faults[2], vec![FaultKind::Fail]);
+        assert!(s.report.nodes["s"].failed.unwrap() > 100);
+        handle.send(Command::ClearFaults { node: "s".into() });
+        handle.send(Command::Advance { ms: 1000.0 });
+        let s = wait_for(&handle, |s| s.report.sim_time_ms >= 2000.0);
+        assert!(s.active_faults[2].is_empty());
+    }
+
+    /// An edit the engine cannot apply live is refused with a reason; the run goes on.
+    #[test]
+    fn refused_edit_is_reported() {
+        let handle = EngineHandle::start(&graph(1), None, Pace::Max).unwrap();
+        handle.send(Command::SetConfig {
+            node: "nope".into(),
+            config: NodeConfig::Sink(Default::default()),
+        });
+        let s = wait_for(&handle, |s| s.refused.is_some());
+        assert!(s.refused.unwrap().contains("no node has id 'nope'"));
+        assert_eq!(s.state, RunState::Paused);
+    }
+
+    /// The engine does not wait for a UI that stops reading snapshots.
+    #[test]
+    fn engine_never_blocks_on_the_ui() {
+        let handle = EngineHandle::start(&graph(4), None, Pace::Max).unwrap();
+        handle.send(Command::Advance { ms: 20_000.0 });
+        std::thread::sleep(Duration::from_millis(400));
+        handle.send(Command::Advance { ms: 20_000.0 });
+        let s = wait_for(&handle, |s| s.report.sim_time_ms >= 40_000.0);
+        assert!(s.report.sim_time_ms >= 40_000.0);
+    }
+}
