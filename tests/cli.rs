@@ -396,9 +396,10 @@ fn exports_normalised_json() {
     }
 }
 
-/// Import is announced as not yet supported: exit 1, one line naming the file.
+/// Import of a file that is not there: exit 1, one line naming the file (the Mermaid cases
+/// are in `cli_import.rs`).
 #[test]
-fn import_is_not_yet_supported() {
+fn import_of_a_missing_file() {
     let outcome = flowbench(["import", "design.mmd"]);
     assert_eq!(outcome.code, 1);
     let lines = outcome.stderr_lines();

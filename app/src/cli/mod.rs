@@ -52,11 +52,11 @@ enum Command {
     },
     /// Prints a graph as Graphviz DOT, a Mermaid flowchart or normalised JSON.
     Export(export::ExportArgs),
-    /// Turns a Mermaid flowchart into a graph file (not yet supported).
+    /// Turns a Mermaid flowchart (as in design docs) into a graph file, laid out.
     Import {
         /// The Mermaid file.
         file: PathBuf,
-        /// Where to write the graph (default: stdout).
+        /// Where to write the graph (default: standard output).
         #[arg(short = 'o', long = "output", value_name = "OUT.json")]
         output: Option<PathBuf>,
     },

@@ -1,0 +1,396 @@
+//! The inspector driven as a user (or a screen reader) would: widgets found by their
+//! accessible names, edits checked on the document.
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use flowbench_engine::model::{Dist, FaultKind, QueueConfig};
+use flowbench_engine::{Graph, Node, NodeConfig, NodeKind};
+use serde_json::json;
+
+use super::InspectorState;
+use crate::ui::{AppCommand, Document, Selection};
+
+struct Inspected {
+    doc: Document,
+    state: InspectorState,
+    commands: Vec<AppCommand>,
+}
+
+fn harness(doc: Document) -> Harness<'static, Inspected> {
+    let state = Inspected {
+        doc,
+        state: InspectorState::default(),
+        commands: Vec::new(),
+    };
+    let mut harness = Harness::builder()
+        .with_size([420.0, 1600.0])
+        .build_ui_state(
+            |ui, s: &mut Inspected| super::ui(ui, &mut s.doc, &mut s.state, &mut s.commands),
+            state,
+        );
+    harness.run();
+    harness
+}
+
+fn sample(name: &str) -> Graph {
+    let path = format!("{}/sample-graphs/{name}", env!("CARGO_MANIFEST_DIR"));
+    Graph::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn selecting(graph: Graph, id: &str) -> Document {
+    let mut doc = Document::new(graph, None);
+    doc.selection = Selection::only_node(id);
+    doc
+}
+
+fn config<'a>(h: &'a Harness<'_, Inspected>, id: &str) -> &'a NodeConfig {
+    &h.state().doc.node(id).unwrap().config
+}
+
+fn select_all_and_type(h: &Harness<'_, Inspected>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label(label).type_text(text);
+}
+
+/// Every config field of every kind is one widget named exactly as the graph file names
+/// the field, so tests and screen readers find it.
+#[test]
+fn every_field_is_named_as_in_the_graph_file() {
+    let fields: [(NodeKind, &[&str]); 12] = [
+        (
+            NodeKind::Producer,
+            &["rate_per_sec", "arrival", "limit", "keys", "payload"],
+        ),
+        (
+            NodeKind::Client,
+            &[
+                "rate_per_sec",
+                "arrival",
+                "limit",
+                "timeout_ms",
+                "keys",
+                "payload",
+            ],
+        ),
+        (NodeKind::Queue, &["capacity", "when_full", "durable"]),
+        (
+            NodeKind::Topic,
+            &["partitions", "subscriber_capacity", "when_full"],
+        ),
+        (
+            NodeKind::Service,
+            &[
+                "concurrency",
+                "service_time",
+                "mean_ms",
+                "failure_rate",
+                "max_retries",
+                "retry_backoff_ms",
+                "autoscale",
+            ],
+        ),
+        (NodeKind::Sink, &[]),
+        (
+            NodeKind::Breaker,
+            &[
+                "consecutive_failures",
+                "open_ms",
+                "half_open_max_calls",
+                "call_timeout_ms",
+                "fallback",
+            ],
+        ),
+        (
+            NodeKind::Gateway,
+            &[
+                "mode",
+                "route_by",
+                "timeout_ms",
+                "partial",
+                "rate_limit_per_sec",
+            ],
+        ),
+        (NodeKind::Router, &["default_port"]),
+        (NodeKind::EventLog, &["retention"]),
+        (NodeKind::Projector, &["service_time", "ms"]),
+        (NodeKind::Saga, &[]),
+    ];
+    for (kind, names) in fields {
+        let mut graph = Graph::default();
+        graph
+            .nodes
+            .push(Node::new("n", NodeConfig::default_for(kind)));
+        let h = harness(selecting(graph, "n"));
+        for name in ["id", "label"].iter().chain(names) {
+            assert!(
+                h.query_by_label(name).is_some(),
+                "{kind}: no widget named {name}"
+            );
+        }
+    }
+}
+
+/// An optional number is a value plus a "null" checkbox; switching back restores the
+/// value set aside.
+#[test]
+fn optional_capacity_toggles_between_null_and_a_bound() {
+    let mut h = harness(selecting(sample("mm1.json"), "q"));
+    let capacity = |h: &Harness<'_, Inspected>| match config(h, "q") {
+        NodeConfig::Queue(q) => q.capacity,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(capacity(&h), None);
+    h.get_by_label("capacity unbounded").click();
+    h.run();
+    assert_eq!(capacity(&h), Some(1000));
+    h.get_by_label("capacity").set_value_accesskit(250.0);
+    h.run();
+    assert_eq!(capacity(&h), Some(250));
+    h.get_by_label("capacity unbounded").click();
+    h.run();
+    assert_eq!(capacity(&h), None);
+    h.get_by_label("capacity unbounded").click();
+    h.run();
+    assert_eq!(capacity(&h), Some(250));
+}
+
+/// A distribution's form can change and the preview states its mean and p99.
+#[test]
+fn service_time_form_and_preview() {
+    let mut h = harness(selecting(sample("mm1.json"), "worker"));
+    assert!(
+        h.query_by_label_contains("service_time preview: mean 1 s")
+            .is_some()
+    );
+    h.get_by_label("service_time").click();
+    h.run();
+    h.get_by_label("lognormal").click();
+    h.run();
+    let NodeConfig::Service(s) = config(&h, "worker") else {
+        panic!()
+    };
+    assert!(matches!(s.service_time, Dist::Lognormal { .. }));
+    assert!((s.service_time.mean_ms() - 1000.0).abs() < 1e-6);
+    assert!(h.query_by_label("p99_ms").is_some());
+}
+
+/// Half-typed payload JSON stays in the editor with the reason; the document changes only
+/// once the text is a valid template.
+#[test]
+fn payload_applies_only_when_valid() {
+    let mut h = harness(selecting(sample("mm1.json"), "orders"));
+    let payload = |h: &Harness<'_, Inspected>| match config(h, "orders") {
+        NodeConfig::Producer(p) => p.payload.clone(),
+        other => panic!("{other:?}"),
+    };
+    h.get_by_label("payload").focus();
+    h.get_by_label("payload").type_text("{\"n\": ");
+    h.run();
+    assert_eq!(payload(&h), None);
+    assert!(h.query_by_label_contains("Not applied").is_some());
+    h.get_by_label("payload").type_text("{\"$int\": [5, 1]}}");
+    h.run();
+    assert_eq!(payload(&h), None, "a bad template is not applied either");
+    assert!(h.query_by_label_contains("payload.n.$int").is_some());
+    select_all_and_type(&h, "payload", "{\"n\": \"$seq\"}");
+    h.run();
+    assert_eq!(payload(&h), Some(json!({"n": "$seq"})));
+    assert!(h.query_by_label_contains("Not applied").is_none());
+}
+
+/// The id is renamed on Enter; a taken id is refused with the reason and nothing changes.
+#[test]
+fn renaming_applies_on_enter_and_says_why_not() {
+    let mut h = harness(selecting(sample("mm1.json"), "q"));
+    select_all_and_type(&h, "id", "orders-queue");
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(h.state().doc.node("orders-queue").is_some());
+    assert!(
+        h.state()
+            .doc
+            .graph
+            .edges
+            .iter()
+            .any(|e| e.to == "orders-queue")
+    );
+    select_all_and_type(&h, "id", "typo");
+    h.key_press(Key::Escape);
+    h.run();
+    assert!(h.state().doc.node("typo").is_none());
+    assert_eq!(
+        h.get_by_label("id").value().as_deref(),
+        Some("orders-queue")
+    );
+    select_all_and_type(&h, "id", "worker");
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(h.state().doc.node("orders-queue").is_some());
+    assert!(
+        h.query_by_label_contains("already has the id 'worker'")
+            .is_some()
+    );
+}
+
+/// A problem of a field shows in the list at the top and again under the field.
+#[test]
+fn diagnostics_show_at_the_top_and_under_their_field() {
+    let mut graph = sample("mm1.json");
+    let q = graph.nodes.iter_mut().find(|n| n.id == "q").unwrap();
+    q.config = NodeConfig::Queue(QueueConfig {
+        capacity: Some(0),
+        ..QueueConfig::default()
+    });
+    let h = harness(selecting(graph, "q"));
+    assert_eq!(
+        h.query_all_by_label_contains("must be at least 1 or null")
+            .count(),
+        2
+    );
+    assert!(
+        h.query_by_label_contains("capacity: must be at least 1")
+            .is_some()
+    );
+    // Showing a bad value does not rewrite it.
+    assert!(matches!(config(&h, "q"), NodeConfig::Queue(q) if q.capacity == Some(0)));
+}
+
+/// A node the model cannot type shows its raw JSON; Apply types it again.
+#[test]
+fn invalid_node_is_retyped_without_losing_text() {
+    let text = include_str!("../../../../sample-graphs/mm1.json")
+        .replace("\"kind\": \"queue\"", "\"kind\": \"queu\"");
+    let graph = Graph::from_json_str(&text).unwrap();
+    assert!(matches!(
+        graph.node("q").unwrap().config,
+        NodeConfig::Invalid(_)
+    ));
+    let mut h = harness(selecting(graph, "q"));
+    assert!(h.query_by_label_contains("'queu' is not a kind").is_some());
+    assert!(
+        h.get_by_label("config")
+            .value()
+            .unwrap()
+            .contains("when_full")
+    );
+    h.get_by_label("kind").click();
+    h.run();
+    h.get_by_label("queue").click();
+    h.run();
+    h.get_by_label("Apply").click();
+    h.run();
+    assert!(matches!(config(&h, "q"), NodeConfig::Queue(q) if q.capacity.is_none()));
+}
+
+/// The add-edge row wires without the mouse, and says why the model refuses an edge.
+#[test]
+fn edges_are_added_and_removed_from_the_keyboard() {
+    let mut h = harness(selecting(sample("mm1.json"), "q"));
+    // The first target offered is the producer, which takes no input.
+    h.get_by_label("Connect").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains("Not connected: a producer takes no input")
+            .is_some()
+    );
+    let before = h.state().doc.graph.edges.len();
+    h.get_by_label("remove edge out to worker").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.edges.len(), before - 1);
+    h.get_by_label("new edge target").click();
+    h.run();
+    h.get_by_label("worker").click();
+    h.run();
+    h.get_by_label("Connect").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.edges.len(), before);
+}
+
+/// With nothing selected, faults are added and retyped in the schedule.
+#[test]
+fn fault_schedule_is_edited_from_the_graph_view() {
+    let mut h = harness(Document::new(sample("mm1.json"), None));
+    assert!(h.query_by_label("name").is_some() && h.query_by_label("seed").is_some());
+    h.get_by_label("+ Add fault").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.faults.len(), 1);
+    assert_eq!(h.state().doc.graph.faults[0].node, "worker");
+    h.get_by_label("fault 0 kind").click();
+    h.run();
+    h.get_by_label("slow").click();
+    h.run();
+    let fault = &h.state().doc.graph.faults[0];
+    assert_eq!((fault.kind, fault.factor), (FaultKind::Slow, Some(2.0)));
+    h.get_by_label("remove fault 0").click();
+    h.run();
+    assert!(h.state().doc.graph.faults.is_empty());
+}
+
+/// Router rules: a value that is not JSON stays typed and is not applied.
+#[test]
+fn rule_values_apply_only_as_json() {
+    let mut h = harness(selecting(sample("content-based-router.json"), "route"));
+    let first_value = |h: &Harness<'_, Inspected>| match config(h, "route") {
+        NodeConfig::Router(r) => r.rules[0].value.clone(),
+        other => panic!("{other:?}"),
+    };
+    select_all_and_type(&h, "rules[0].value", "big");
+    h.run();
+    assert_eq!(first_value(&h), Some(json!(300)));
+    assert!(h.query_by_label_contains("write text in quotes").is_some());
+    select_all_and_type(&h, "rules[0].value", "250");
+    h.run();
+    assert_eq!(first_value(&h), Some(json!(250)));
+    h.get_by_label("move rule 1 up").click();
+    h.run();
+    let NodeConfig::Router(r) = config(&h, "route") else {
+        panic!()
+    };
+    assert_eq!(r.rules[0].port, "eu");
+}
+
+/// Saga steps are added, reordered and removed.
+#[test]
+fn saga_steps_are_listed_and_reordered() {
+    let mut h = harness(selecting(sample("saga-orchestration.json"), "checkout"));
+    let steps = |h: &Harness<'_, Inspected>| match config(h, "checkout") {
+        NodeConfig::Saga(s) => s.steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    h.get_by_label("move step 2 up").click();
+    h.run();
+    assert_eq!(steps(&h), ["order", "shipping", "payment"]);
+    h.get_by_label("remove step 0").click();
+    h.run();
+    assert_eq!(steps(&h), ["shipping", "payment"]);
+    h.get_by_label("+ Add step").click();
+    h.run();
+    assert_eq!(steps(&h).len(), 3);
+}
+
+/// One edge: its port can change and it can be removed; several: a count and Delete.
+#[test]
+fn edge_and_many_selections() {
+    let mut doc = Document::new(sample("mm1.json"), None);
+    doc.selection.edges.insert(2);
+    let mut h = harness(doc);
+    assert!(h.query_by_label_contains("no: asynchronous").is_some());
+    h.get_by_label("port").click();
+    h.run();
+    h.get_by_label("error").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.edges[2].port, "error");
+    h.get_by_label("Remove edge").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.edges.len(), 2);
+
+    let mut doc = Document::new(sample("mm1.json"), None);
+    doc.selection.nodes = ["q".to_owned(), "worker".to_owned()].into();
+    let mut h = harness(doc);
+    assert!(h.query_by_label("2 nodes selected").is_some());
+    h.get_by_label("Delete").click();
+    h.run();
+    assert_eq!(h.state().doc.graph.nodes.len(), 2);
+}

@@ -1,0 +1,824 @@
+//! The live monitor: runs the document's graph on the engine's thread and shows it as it goes.
+//!
+//! - [`LiveSession`] (this file): a run's life (start, run/pause, step, advance, reset, speed,
+//!   seed), taking the newest snapshot each frame, live config edits, fault injection.
+//! - [`series`]: per-node time series from snapshot deltas; [`sync`]: which edits the running
+//!   engine can take and which need a restart.
+//! - [`run_bar`]: the controls and the clock; [`monitor`]: plots and numbers of the selected
+//!   and pinned nodes; [`overlay`]: what the canvas paints on nodes and edges while a run
+//!   goes; [`export`]: the report as JSON and the series as CSV.
+
+pub mod export;
+pub mod format;
+pub mod monitor;
+pub mod overlay;
+pub mod preview;
+pub mod run_bar;
+pub mod series;
+pub mod sync;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Duration;
+
+use flowbench_engine::model::{FaultKind, NodeConfig, WhenFull};
+use flowbench_engine::report::{BreakerState, NodeReport};
+use flowbench_engine::runtime::{Command, EngineHandle, Pace, RunState, Snapshot};
+use flowbench_engine::sim::BuildError;
+use flowbench_engine::{Diagnostic, Graph};
+
+pub use self::overlay::{BreakerLive, NodeLive, edge_flow, node_overlay};
+use self::series::{RECORD_ALL_UP_TO, Series};
+use self::sync::Change;
+use crate::ui::Document;
+
+/// How often frames come while a run goes: overlays refresh at least ten times a second.
+pub const REFRESH: Duration = Duration::from_millis(50);
+/// Simulated time over which the canvas's rates are measured.
+const RATE_WINDOW_MS: f64 = 1000.0;
+/// How long a run/pause click is shown before a snapshot confirms it.
+const ASK_SHOWN_S: f64 = 0.5;
+/// How long frames keep coming after a step or an advance, to show its result.
+const AWAKE_AFTER_COMMAND_S: f64 = 1.0;
+
+/// Simulation speed: simulated time against the wall clock, or as fast as the machine can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Speed {
+    #[default]
+    X1,
+    X10,
+    X100,
+    Max,
+}
+
+impl Speed {
+    pub const ALL: [Speed; 4] = [Speed::X1, Speed::X10, Speed::X100, Speed::Max];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Speed::X1 => "1×",
+            Speed::X10 => "10×",
+            Speed::X100 => "100×",
+            Speed::Max => "max",
+        }
+    }
+
+    pub fn pace(self) -> Pace {
+        match self {
+            Speed::X1 => Pace::Realtime { speed: 1.0 },
+            Speed::X10 => Pace::Realtime { speed: 10.0 },
+            Speed::X100 => Pace::Realtime { speed: 100.0 },
+            Speed::Max => Pace::Max,
+        }
+    }
+}
+
+/// Which view the bottom panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BottomTab {
+    #[default]
+    Problems,
+    Monitor,
+}
+
+/// Something the run bar tells the user about the run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// The graph has errors: the message names the first.
+    CannotStart(String),
+    /// The graph's structure changed since the run started: a restart applies it.
+    GraphChanged(String),
+    /// The engine refused a live edit: a restart applies it.
+    Refused(String),
+    /// A config edit waits until the node's errors are fixed.
+    HeldBack(String),
+}
+
+impl Notice {
+    pub fn message(&self) -> &str {
+        match self {
+            Notice::CannotStart(m)
+            | Notice::GraphChanged(m)
+            | Notice::Refused(m)
+            | Notice::HeldBack(m) => m,
+        }
+    }
+
+    /// Whether restarting the run resolves it.
+    pub fn restart_helps(&self) -> bool {
+        matches!(self, Notice::GraphChanged(_) | Notice::Refused(_))
+    }
+}
+
+/// A running engine and what it runs.
+struct Run {
+    engine: EngineHandle,
+    /// The graph the engine runs: the document's when the run started, with the configs
+    /// sent since.
+    graph: Graph,
+    seed: u64,
+    /// Node id → index in graph order (the order of the snapshot's per-node lists).
+    index: HashMap<String, usize>,
+    /// Per edge: source and target index.
+    edges: Vec<(usize, usize)>,
+    in_degree: Vec<u32>,
+    out_degree: Vec<u32>,
+}
+
+impl Run {
+    fn new(engine: EngineHandle, graph: Graph, seed: u64) -> Run {
+        let index: HashMap<String, usize> = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
+        let edges: Vec<(usize, usize)> = graph
+            .edges
+            .iter()
+            .filter_map(|e| Some((*index.get(&e.from)?, *index.get(&e.to)?)))
+            .collect();
+        let mut in_degree = vec![0; graph.nodes.len()];
+        let mut out_degree = vec![0; graph.nodes.len()];
+        for &(from, to) in &edges {
+            out_degree[from] += 1;
+            in_degree[to] += 1;
+        }
+        Run {
+            engine,
+            graph,
+            seed,
+            index,
+            edges,
+            in_degree,
+            out_degree,
+        }
+    }
+}
+
+/// In and out counts of one node over the last second or so of simulated time.
+#[derive(Debug, Clone, Default)]
+struct RateWindow {
+    /// (simulated ms, in, out), oldest first.
+    points: VecDeque<(f64, u64, u64)>,
+}
+
+impl RateWindow {
+    fn origin() -> RateWindow {
+        RateWindow {
+            points: VecDeque::from([(0.0, 0, 0)]),
+        }
+    }
+
+    fn push(&mut self, t_ms: f64, in_: u64, out: u64) {
+        if self.points.back().is_some_and(|&(t, _, _)| t >= t_ms) {
+            return;
+        }
+        self.points.push_back((t_ms, in_, out));
+        // Keep one point at or before the window's start.
+        while self.points.len() > 2 && self.points[1].0 <= t_ms - RATE_WINDOW_MS {
+            self.points.pop_front();
+        }
+    }
+
+    /// Messages per second in and out over the window.
+    fn rates(&self) -> (f64, f64) {
+        match (self.points.front(), self.points.back()) {
+            (Some(&(t0, i0, o0)), Some(&(t1, i1, o1))) if t1 > t0 => {
+                let dt = (t1 - t0) / 1000.0;
+                (
+                    i1.saturating_sub(i0) as f64 / dt,
+                    o1.saturating_sub(o0) as f64 / dt,
+                )
+            }
+            _ => (0.0, 0.0),
+        }
+    }
+}
+
+/// The live run of the document and everything shown about it.
+pub struct LiveSession {
+    run: Option<Run>,
+    snapshot: Option<Snapshot>,
+    series: Series,
+    /// Per node in graph order: counts for the canvas's rates.
+    rates: Vec<RateWindow>,
+    max_edge_rate: f64,
+    /// Per breaker: transitions seen so far and the wall time the last new one was seen.
+    breakers: HashMap<String, (usize, f64)>,
+    speed: Speed,
+    /// The seed field's text; follows the graph's seed until the user types in it.
+    seed_text: String,
+    seed_typed: bool,
+    /// Why the run could not start (validation errors).
+    cannot_start: Option<String>,
+    /// What changed in the graph's structure since the run started.
+    stale: Option<String>,
+    /// A live edit the engine refused, with its reason.
+    refused: Option<String>,
+    /// A config edit held back because the node has errors.
+    held_back: Option<String>,
+    seen_revision: Option<u64>,
+    /// A run or pause the user asked for, until a snapshot shows it: (running, wall time).
+    asked: Option<(bool, f64)>,
+    /// Frames keep coming until this wall time (a step or an advance in flight).
+    awake_until: f64,
+    /// Wall time (egui's input time) of the current frame.
+    now: f64,
+    pub tab: BottomTab,
+    pub monitor: monitor::MonitorState,
+    pub export: export::ExportState,
+}
+
+impl Default for LiveSession {
+    fn default() -> Self {
+        LiveSession {
+            run: None,
+            snapshot: None,
+            series: Series::default(),
+            rates: Vec::new(),
+            max_edge_rate: 0.0,
+            breakers: HashMap::new(),
+            speed: Speed::default(),
+            seed_text: String::new(),
+            seed_typed: false,
+            cannot_start: None,
+            stale: None,
+            refused: None,
+            held_back: None,
+            seen_revision: None,
+            asked: None,
+            awake_until: 0.0,
+            now: 0.0,
+            tab: BottomTab::default(),
+            monitor: monitor::MonitorState::default(),
+            export: export::ExportState::default(),
+        }
+    }
+}
+
+impl LiveSession {
+    // ---- each frame ------------------------------------------------------------------------
+
+    /// Takes the newest snapshot (never waits for one), records it, and applies the
+    /// document's edits to the run. Asks for the next frame while the run goes.
+    pub fn poll(&mut self, ctx: &egui::Context, doc: &Document) {
+        let now = ctx.input(|i| i.time);
+        if self.poll_at(now, doc) {
+            ctx.request_repaint_after(REFRESH);
+        }
+    }
+
+    /// [`LiveSession::poll`] at wall time `now` (seconds); true when frames should keep
+    /// coming.
+    pub fn poll_at(&mut self, now: f64, doc: &Document) -> bool {
+        self.now = now;
+        if !self.seed_typed {
+            self.seed_text = doc.graph.seed.to_string();
+        }
+        self.sync_edits(doc);
+        let newest = self.run.as_ref().and_then(|r| r.engine.latest());
+        if let Some(snapshot) = newest {
+            self.take(snapshot, doc);
+        }
+        if self.asked.is_some_and(|(_, at)| now - at > ASK_SHOWN_S) {
+            self.asked = None;
+        }
+        self.is_running() || now < self.awake_until || self.export.wants_frames()
+    }
+
+    fn take(&mut self, snapshot: Snapshot, doc: &Document) {
+        let Some(run) = &self.run else {
+            return;
+        };
+        if self.rates.is_empty() {
+            // Every counter is zero when a run starts.
+            self.rates = vec![RateWindow::origin(); snapshot.report.nodes.len()];
+        }
+        if let Some(reason) = &snapshot.refused {
+            self.refused = Some(reason.clone());
+        }
+        let report = &snapshot.report;
+        let t = report.sim_time_ms;
+        let record_all = report.nodes.len() <= RECORD_ALL_UP_TO;
+        let watched: BTreeSet<&str> = doc
+            .selection
+            .nodes
+            .iter()
+            .map(String::as_str)
+            .chain(self.monitor.pinned.iter().map(String::as_str))
+            .collect();
+        self.series
+            .record(report, |id| record_all || watched.contains(id));
+        self.rates
+            .resize_with(report.nodes.len(), RateWindow::default);
+        for (window, node) in self.rates.iter_mut().zip(report.nodes.values()) {
+            window.push(t, node.in_, node.out);
+        }
+        for (id, node) in &report.nodes {
+            if let Some(transitions) = &node.transitions {
+                let seen = self
+                    .breakers
+                    .entry(id.clone())
+                    .or_insert((0, f64::NEG_INFINITY));
+                if transitions.len() > seen.0 {
+                    *seen = (transitions.len(), self.now);
+                }
+            }
+        }
+        self.max_edge_rate = (0..run.edges.len())
+            .map(|i| self.edge_rate_at(run, i))
+            .fold(0.0, f64::max);
+        if let Some((running, _)) = self.asked
+            && running == (snapshot.state == RunState::Running)
+        {
+            self.asked = None;
+        }
+        self.snapshot = Some(snapshot);
+    }
+
+    /// Sends config edits to the engine; notes structural edits that need a restart.
+    fn sync_edits(&mut self, doc: &Document) {
+        if self.seen_revision == Some(doc.revision()) {
+            return;
+        }
+        self.seen_revision = Some(doc.revision());
+        if self.cannot_start.is_some() {
+            self.cannot_start = cannot_run_reason(doc);
+        }
+        let Some(run) = &mut self.run else {
+            return;
+        };
+        match sync::compare(&run.graph, &doc.graph) {
+            Change::None => {
+                self.stale = None;
+                self.held_back = None;
+            }
+            Change::Structure(why) => self.stale = Some(why),
+            Change::Configs(configs) => {
+                self.stale = None;
+                self.held_back = None;
+                for (id, config) in configs {
+                    if doc.diagnostics_of(&id).any(Diagnostic::is_error) {
+                        self.held_back = Some(format!(
+                            "'{id}' has errors: its change reaches the run once they are fixed"
+                        ));
+                        continue;
+                    }
+                    run.engine.send(Command::SetConfig {
+                        node: id.clone(),
+                        config: config.clone(),
+                    });
+                    if let Some(node) = run.graph.nodes.iter_mut().find(|n| n.id == id) {
+                        node.config = config;
+                    }
+                    self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
+                }
+            }
+        }
+    }
+
+    // ---- run control -----------------------------------------------------------------------
+
+    /// Whether a run exists (started and not reset).
+    pub fn is_active(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Whether the run goes now (or the user just asked it to).
+    pub fn is_running(&self) -> bool {
+        match self.asked {
+            Some((running, _)) => running,
+            None => self.state() == Some(&RunState::Running),
+        }
+    }
+
+    /// The run's state as of the newest snapshot.
+    pub fn state(&self) -> Option<&RunState> {
+        self.snapshot.as_ref().map(|s| &s.state)
+    }
+
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
+    }
+
+    pub fn series(&self) -> &Series {
+        &self.series
+    }
+
+    /// The graph the run runs (with the live edits sent to it).
+    pub fn running_graph(&self) -> Option<&Graph> {
+        self.run.as_ref().map(|r| &r.graph)
+    }
+
+    /// The seed of the current run.
+    pub fn running_seed(&self) -> Option<u64> {
+        self.run.as_ref().map(|r| r.seed)
+    }
+
+    /// What keeps the run from starting or from showing the document's graph, most
+    /// important first.
+    pub fn notices(&self) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        if let Some(why) = &self.cannot_start {
+            notices.push(Notice::CannotStart(why.clone()));
+        }
+        if let Some(why) = &self.stale {
+            notices.push(Notice::GraphChanged(format!(
+                "The graph changed ({why}): restart the run to apply"
+            )));
+        }
+        if let Some(why) = &self.refused {
+            notices.push(Notice::Refused(format!(
+                "The run cannot take this change live: {why}"
+            )));
+        }
+        if let Some(why) = &self.held_back {
+            notices.push(Notice::HeldBack(why.clone()));
+        }
+        notices
+    }
+
+    /// Forgets a refused edit (the user read it).
+    pub fn dismiss_refused(&mut self) {
+        self.refused = None;
+    }
+
+    /// Space and ▶/⏸: pauses a going run, else runs (starting one if needed; a finished or
+    /// failed run starts again).
+    pub fn toggle_run(&mut self, doc: &Document) {
+        if self.is_running() {
+            self.pause();
+        } else {
+            self.run(doc);
+        }
+    }
+
+    pub fn run(&mut self, doc: &Document) {
+        let ended = matches!(self.state(), Some(RunState::Finished | RunState::Failed(_)));
+        if (self.run.is_none() || ended) && !self.start(doc) {
+            return;
+        }
+        self.send(Command::Run);
+        self.asked = Some((true, self.now));
+    }
+
+    pub fn pause(&mut self) {
+        self.send(Command::Pause);
+        self.asked = Some((false, self.now));
+    }
+
+    /// Processes exactly one event (starting a paused run if there is none).
+    pub fn step(&mut self, doc: &Document) {
+        if self.ensure_started(doc) {
+            self.send(Command::StepEvent);
+            self.asked = Some((false, self.now));
+        }
+    }
+
+    /// Advances simulated time by `ms`, then pauses (starting a paused run if there is none).
+    pub fn advance(&mut self, doc: &Document, ms: f64) {
+        if self.ensure_started(doc) {
+            self.send(Command::Advance { ms });
+            self.asked = Some((false, self.now));
+        }
+    }
+
+    /// Ends the run and forgets its numbers; the document stays as it is.
+    pub fn reset(&mut self) {
+        self.run = None;
+        self.snapshot = None;
+        self.series = Series::default();
+        self.rates.clear();
+        self.max_edge_rate = 0.0;
+        self.breakers.clear();
+        self.stale = None;
+        self.refused = None;
+        self.held_back = None;
+        self.asked = None;
+    }
+
+    /// Starts the run again on the document as it is now, going on if it was going.
+    pub fn restart(&mut self, doc: &Document) {
+        let was_running = self.is_running();
+        if self.start(doc) && was_running {
+            self.send(Command::Run);
+            self.asked = Some((true, self.now));
+        }
+    }
+
+    pub fn speed(&self) -> Speed {
+        self.speed
+    }
+
+    pub fn set_speed(&mut self, speed: Speed) {
+        self.speed = speed;
+        self.send(Command::SetPace(speed.pace()));
+    }
+
+    /// The seed field's text (the graph's seed until the user types another).
+    pub fn seed_text_mut(&mut self) -> &mut String {
+        &mut self.seed_text
+    }
+
+    /// The user typed in the seed field: an empty field follows the graph's seed again.
+    pub fn seed_typed(&mut self) {
+        self.seed_typed = !self.seed_text.trim().is_empty();
+    }
+
+    /// Whether the seed field holds something other than a whole number.
+    pub fn seed_is_invalid(&self) -> bool {
+        self.seed_typed && self.seed_text.trim().parse::<u64>().is_err()
+    }
+
+    /// The seed a run started now would use.
+    pub fn seed_for(&self, graph: &Graph) -> u64 {
+        match self.seed_text.trim().parse::<u64>() {
+            Ok(seed) if self.seed_typed => seed,
+            _ => graph.seed,
+        }
+    }
+
+    fn ensure_started(&mut self, doc: &Document) -> bool {
+        match self.state() {
+            Some(RunState::Failed(_)) => false,
+            _ if self.run.is_some() => true,
+            _ => self.start(doc),
+        }
+    }
+
+    /// Starts a paused run of the document's graph; false (with the reason shown) when the
+    /// graph has errors.
+    fn start(&mut self, doc: &Document) -> bool {
+        self.reset();
+        self.cannot_start = cannot_run_reason(doc);
+        if self.cannot_start.is_some() {
+            self.tab = BottomTab::Problems;
+            return false;
+        }
+        let seed = self.seed_for(&doc.graph);
+        match EngineHandle::start(&doc.graph, Some(seed), self.speed.pace()) {
+            Ok(engine) => {
+                self.run = Some(Run::new(engine, doc.graph.clone(), seed));
+                self.series = Series::default();
+                self.seen_revision = Some(doc.revision());
+                self.tab = BottomTab::Monitor;
+                self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
+                true
+            }
+            Err(BuildError::Invalid(diagnostics)) => {
+                self.cannot_start = Some(describe_errors(&diagnostics));
+                self.tab = BottomTab::Problems;
+                false
+            }
+        }
+    }
+
+    fn send(&mut self, command: Command) {
+        if let Some(run) = &self.run {
+            run.engine.send(command);
+            self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
+        }
+    }
+
+    // ---- fault injection (the inspector's live controls) -----------------------------------
+
+    /// Starts a fault on `node` now, until cleared: `rate` for `fail` (default 1), `factor`
+    /// for `slow`. A refusal (bad node, bad numbers) shows in the run bar.
+    pub fn inject(
+        &mut self,
+        node: &str,
+        kind: FaultKind,
+        rate: Option<f64>,
+        factor: Option<f64>,
+    ) -> Result<(), String> {
+        self.live_command(Command::InjectFault {
+            node: node.to_owned(),
+            kind,
+            rate,
+            factor,
+        })
+    }
+
+    /// Ends every fault active on `node` now, injected or scheduled.
+    pub fn clear_faults(&mut self, node: &str) -> Result<(), String> {
+        self.live_command(Command::ClearFaults {
+            node: node.to_owned(),
+        })
+    }
+
+    /// Rewinds event log `log`'s consumer (every consumer when `None`) to the oldest kept
+    /// event.
+    pub fn replay(&mut self, log: &str, consumer: Option<&str>) -> Result<(), String> {
+        self.live_command(Command::Replay {
+            log: log.to_owned(),
+            consumer: consumer.map(str::to_owned),
+        })
+    }
+
+    fn live_command(&mut self, command: Command) -> Result<(), String> {
+        if self.run.is_none() {
+            return Err("no run is going: start one first".to_owned());
+        }
+        if let Some(RunState::Failed(_)) = self.state() {
+            return Err("the run failed: reset it first".to_owned());
+        }
+        self.send(command);
+        Ok(())
+    }
+
+    /// Faults active on `node` now, as of the newest snapshot.
+    pub fn active_faults(&self, node: &str) -> &[FaultKind] {
+        let (Some(run), Some(snapshot)) = (&self.run, &self.snapshot) else {
+            return &[];
+        };
+        run.index
+            .get(node)
+            .and_then(|&i| snapshot.active_faults.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    // ---- for the canvas ----------------------------------------------------------------------
+
+    /// What the canvas shows on node `id` now; `None` when no run has numbers for it.
+    pub fn node_live(&self, id: &str) -> Option<NodeLive> {
+        let run = self.run.as_ref()?;
+        let snapshot = self.snapshot.as_ref()?;
+        let (index, _, report) = snapshot.report.nodes.get_full(id)?;
+        let node = run.graph.node(id)?;
+        let (in_per_sec, out_per_sec) = self
+            .rates
+            .get(index)
+            .map(RateWindow::rates)
+            .unwrap_or_default();
+        let last = self.series.node(id).and_then(|s| s.last());
+        let mut live = NodeLive {
+            in_per_sec,
+            out_per_sec,
+            failed: report.failed.unwrap_or(0),
+            dropped: report.dropped.unwrap_or(0),
+            lost: report.lost.unwrap_or(0),
+            rejected: report.rejected.unwrap_or(0),
+            timeouts: report.timeouts.unwrap_or(0),
+            error_rate: last.map_or(0.0, |s| f64::from(s.error_rate)),
+            faults: snapshot
+                .active_faults
+                .get(index)
+                .cloned()
+                .unwrap_or_default(),
+            sim_time_ms: snapshot.report.sim_time_ms,
+            ..NodeLive::default()
+        };
+        match &node.config {
+            NodeConfig::Queue(c) => {
+                let depth = report.depth.map_or(0.0, |d| d.last);
+                live.depth = Some(depth);
+                live.capacity = c.capacity;
+                live.fill = c.capacity.map(|cap| fill(depth, cap));
+                live.blocking_full = c.when_full == WhenFull::Block
+                    && c.capacity.is_some_and(|cap| depth >= cap as f64);
+            }
+            NodeConfig::Topic(c) => {
+                live.depth = report.depth.map(|d| d.last);
+                live.capacity = c.subscriber_capacity;
+                let fullest = report
+                    .subscribers
+                    .iter()
+                    .flat_map(|subs| subs.values())
+                    .map(|s| s.depth.last)
+                    .fold(0.0, f64::max);
+                live.fill = c.subscriber_capacity.map(|cap| fill(fullest, cap));
+                live.blocking_full = c.when_full == WhenFull::Block
+                    && c.subscriber_capacity
+                        .is_some_and(|cap| fullest >= cap as f64);
+            }
+            NodeConfig::Service(c) => {
+                let workers = report.workers.unwrap_or(c.concurrency);
+                let utilization = last
+                    .and_then(|s| series::Sample::get(s.utilization))
+                    .or(report.utilization)
+                    .unwrap_or(0.0);
+                live.workers = Some(workers);
+                live.utilization = Some(utilization);
+                live.busy = Some(utilization * f64::from(workers));
+                live.autoscaled = c.autoscale.is_some();
+            }
+            NodeConfig::Breaker(c) => {
+                live.breaker = Some(breaker_live(
+                    report,
+                    c.open_ms,
+                    snapshot.report.sim_time_ms,
+                    self.breakers.get(id),
+                ));
+            }
+            _ => {}
+        }
+        Some(live)
+    }
+
+    /// Messages per second along the edge `from` → `to`: the target's input rate when the
+    /// edge is its only input, else the source's output rate shared among its edges.
+    pub fn edge_rate(&self, from: &str, to: &str) -> f64 {
+        let Some(run) = &self.run else {
+            return 0.0;
+        };
+        let (Some(&f), Some(&t)) = (run.index.get(from), run.index.get(to)) else {
+            return 0.0;
+        };
+        match run.edges.iter().position(|&e| e == (f, t)) {
+            Some(i) => self.edge_rate_at(run, i),
+            None => 0.0,
+        }
+    }
+
+    /// The highest edge rate now, to scale [`edge_flow`].
+    pub fn max_edge_rate(&self) -> f64 {
+        self.max_edge_rate
+    }
+
+    fn edge_rate_at(&self, run: &Run, i: usize) -> f64 {
+        let (from, to) = run.edges[i];
+        let rate = |n: usize| self.rates.get(n).map(RateWindow::rates).unwrap_or_default();
+        if run.in_degree[to] == 1 {
+            rate(to).0
+        } else {
+            rate(from).1 / f64::from(run.out_degree[from].max(1))
+        }
+    }
+}
+
+fn fill(depth: f64, capacity: u64) -> f32 {
+    if capacity == 0 {
+        1.0
+    } else {
+        (depth / capacity as f64).clamp(0.0, 1.0) as f32
+    }
+}
+
+fn breaker_live(
+    report: &NodeReport,
+    open_ms: f64,
+    now_ms: f64,
+    seen: Option<&(usize, f64)>,
+) -> BreakerLive {
+    let state = report.state.unwrap_or_default();
+    let opened_at = report
+        .transitions
+        .iter()
+        .flatten()
+        .rev()
+        .find(|t| t.to == BreakerState::Open)
+        .map(|t| t.at_ms);
+    BreakerLive {
+        state,
+        half_open_in_ms: match (state, opened_at) {
+            (BreakerState::Open, Some(at)) => Some((at + open_ms - now_ms).max(0.0)),
+            _ => None,
+        },
+        changed_at: seen.map(|s| s.1).filter(|t| t.is_finite()),
+    }
+}
+
+/// Why the document's graph cannot run, naming the first error; `None` when it can.
+fn cannot_run_reason(doc: &Document) -> Option<String> {
+    doc.has_errors().then(|| describe_errors(&doc.diagnostics))
+}
+
+fn describe_errors(diagnostics: &[Diagnostic]) -> String {
+    let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    match errors.first() {
+        Some(first) => {
+            let more = match errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!("Cannot run: {}: {}{more}", first.place, first.message)
+        }
+        None => "Cannot run: the graph is not valid".to_owned(),
+    }
+}
+
+/// The tab strip of the bottom panel: Problems | Monitor.
+pub fn tabs_ui(ui: &mut egui::Ui, live: &mut LiveSession, doc: &Document) {
+    ui.horizontal(|ui| {
+        let errors = doc.diagnostics.iter().filter(|d| d.is_error()).count();
+        let problems = match (errors, doc.diagnostics.len()) {
+            (0, 0) => egui::RichText::new("Problems"),
+            (0, _) => egui::RichText::new("Problems").color(ui.visuals().warn_fg_color),
+            _ => egui::RichText::new("Problems").color(ui.visuals().error_fg_color),
+        };
+        ui.selectable_value(&mut live.tab, BottomTab::Problems, problems)
+            .on_hover_text("What validation finds in the graph");
+        let monitor = if live.is_running() {
+            egui::RichText::new("Monitor •")
+        } else {
+            egui::RichText::new("Monitor")
+        };
+        ui.selectable_value(&mut live.tab, BottomTab::Monitor, monitor)
+            .accessible_name("Monitor")
+            .on_hover_text("Plots and numbers of the selected node while the graph runs");
+    });
+    ui.separator();
+}

@@ -1,0 +1,306 @@
+//! The live run driven as a user would: through the session's controls and through the
+//! run bar's widgets, found by their accessible names; its numbers checked against the
+//! headless engine.
+
+use std::time::{Duration, Instant};
+
+use egui::Key;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use flowbench_engine::model::{Dist, ServiceConfig};
+use flowbench_engine::runtime::RunState;
+use flowbench_engine::sim::{RunOptions, run};
+use flowbench_engine::{Edge, Graph, NodeConfig};
+
+use super::*;
+use crate::ui::{AppCommand, FlowbenchApp, Selection};
+
+fn sample(name: &str) -> Graph {
+    let path = format!("{}/sample-graphs/{name}", env!("CARGO_MANIFEST_DIR"));
+    Graph::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Polls `live` until `done` holds (the engine works on its own thread).
+fn poll_until(live: &mut LiveSession, doc: &Document, done: impl Fn(&LiveSession) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let start = Instant::now();
+    loop {
+        live.poll_at(start.elapsed().as_secs_f64(), doc);
+        if done(live) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not get there in time"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn paused_at(live: &LiveSession, t_ms: f64) -> bool {
+    live.snapshot()
+        .is_some_and(|s| s.state == RunState::Paused && s.report.sim_time_ms >= t_ms)
+}
+
+/// A live run paused at T shows the same numbers, number for number, as `flowbench run`
+/// to the same simulated time with the same seed (the graph's, then a typed one).
+#[test]
+fn paused_live_run_matches_the_headless_run() {
+    let graph = sample("online-shop.json");
+    let doc = Document::new(graph.clone(), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 40_000.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 40_000.0));
+    let headless = run(
+        &graph,
+        &RunOptions {
+            duration_ms: Some(40_000.0),
+            seed: None,
+        },
+    )
+    .unwrap();
+    let shown = live.snapshot().unwrap().report.without_wall_time();
+    assert_eq!(shown, headless.without_wall_time());
+    assert!(
+        shown.nodes["payment-breaker"]
+            .transitions
+            .as_ref()
+            .is_some_and(|t| !t.is_empty())
+    );
+
+    live.reset();
+    *live.seed_text_mut() = "7".to_owned();
+    live.seed_typed();
+    live.advance(&doc, 5_000.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 5_000.0));
+    let headless = run(
+        &graph,
+        &RunOptions {
+            duration_ms: Some(5_000.0),
+            seed: Some(7),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        live.snapshot().unwrap().report.without_wall_time(),
+        headless.without_wall_time()
+    );
+}
+
+/// A config edit during a run reaches the engine; a structural edit asks for a restart,
+/// which applies it.
+#[test]
+fn edits_during_a_run() {
+    let mut doc = Document::new(sample("mm1.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 1000.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 1000.0));
+    assert_eq!(
+        live.snapshot().unwrap().report.nodes["worker"].workers,
+        Some(1)
+    );
+
+    let config = NodeConfig::Service(ServiceConfig {
+        concurrency: 3,
+        service_time: Dist::Exp { mean_ms: 1000.0 },
+        ..ServiceConfig::default()
+    });
+    doc.set_config("worker", "concurrency", config);
+    live.advance(&doc, 1000.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 2000.0));
+    assert_eq!(
+        live.snapshot().unwrap().report.nodes["worker"].workers,
+        Some(3)
+    );
+    assert!(live.notices().is_empty(), "{:?}", live.notices());
+
+    doc.edit("Connect", None, |g| {
+        g.edges.push(Edge::new("orders", "worker"))
+    });
+    live.poll_at(100.0, &doc);
+    assert!(
+        matches!(live.notices().as_slice(), [Notice::GraphChanged(m)] if m.contains("from 'orders' to 'worker'"))
+    );
+    live.restart(&doc);
+    assert!(live.notices().is_empty());
+    assert_eq!(live.running_graph().unwrap().edges.len(), 4);
+}
+
+/// A graph with errors does not run; the run bar says why, naming the first error.
+#[test]
+fn a_graph_with_errors_says_why_it_cannot_run() {
+    let mut graph = sample("mm1.json");
+    graph.edges.push(Edge::new("done", "q"));
+    let doc = Document::new(graph, None);
+    let mut live = LiveSession::default();
+    live.run(&doc);
+    assert!(!live.is_active());
+    match live.notices().as_slice() {
+        [Notice::CannotStart(why)] => assert!(
+            why.starts_with("Cannot run: ") && why.contains("done"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(live.tab, BottomTab::Problems);
+}
+
+/// Canvas numbers: a queue's fill and rates, a service's workers, the edge rates.
+#[test]
+fn node_live_and_edge_rates() {
+    let doc = Document::new(sample("back-pressure.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 20_000.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 20_000.0));
+    let graph = live.running_graph().unwrap().clone();
+    for node in &graph.nodes {
+        let n = live
+            .node_live(&node.id)
+            .expect("every node has live numbers");
+        assert!(n.in_per_sec >= 0.0 && n.out_per_sec >= 0.0);
+        match node.kind() {
+            Some(flowbench_engine::NodeKind::Queue) => assert!(n.depth.is_some()),
+            Some(flowbench_engine::NodeKind::Service) => {
+                assert!(n.workers.is_some() && n.busy.is_some())
+            }
+            _ => {}
+        }
+    }
+    let busiest = graph
+        .edges
+        .iter()
+        .map(|e| live.edge_rate(&e.from, &e.to))
+        .fold(0.0, f64::max);
+    assert!(busiest > 0.0);
+    assert_eq!(busiest, live.max_edge_rate());
+    assert_eq!(live.edge_rate("nope", "q"), 0.0);
+}
+
+// ---- the run bar in the app ----------------------------------------------------------------
+
+fn app(graph: Graph) -> Harness<'static, FlowbenchApp> {
+    let mut app = FlowbenchApp::with_document(Document::new(graph, None));
+    app.live.export.set_native_dialogs(false);
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(|_cc| app);
+    h.run();
+    h
+}
+
+/// Steps frames until `done` holds.
+fn wait(h: &mut Harness<'static, FlowbenchApp>, done: impl Fn(&FlowbenchApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "the app did not get there in time"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+}
+
+/// Every control of the run bar is found by its name; "Advance 1 s" moves the clock by
+/// exactly one simulated second and the monitor shows the run.
+#[test]
+fn run_bar_controls_by_name() {
+    let mut h = app(sample("mm1.json"));
+    for name in ["Run", "Step", "Advance 1 s", "Reset", "Speed", "Seed"] {
+        h.get_by_label(name);
+    }
+    assert_eq!(
+        h.get_by_label("sim time").value().as_deref(),
+        Some("0:00:00.000")
+    );
+    assert_eq!(h.get_by_label("Seed").value().as_deref(), Some("42"));
+    h.get_by_label("Advance 1 s").click();
+    wait(&mut h, |app| {
+        app.live
+            .snapshot()
+            .is_some_and(|s| s.report.sim_time_ms >= 1000.0)
+    });
+    assert_eq!(
+        h.get_by_label("sim time").value().as_deref(),
+        Some("0:00:01.000")
+    );
+    assert_eq!(h.state().live.tab, BottomTab::Monitor);
+    h.get_by_label("Reset").click();
+    h.run();
+    assert!(!h.state().live.is_active());
+    assert_eq!(
+        h.get_by_label("sim time").value().as_deref(),
+        Some("0:00:00.000")
+    );
+}
+
+/// Space runs and pauses when no text field has the keyboard; Run becomes Pause.
+#[test]
+fn space_runs_and_pauses() {
+    let mut h = app(sample("mm1.json"));
+    h.key_press(Key::Space);
+    wait(&mut h, |app| app.live.state() == Some(&RunState::Running));
+    h.get_by_label("Pause");
+    h.key_press(Key::Space);
+    wait(&mut h, |app| app.live.state() == Some(&RunState::Paused));
+    h.get_by_label("Run");
+}
+
+/// The monitor shows the selected node's report fields once a run has numbers.
+#[test]
+fn monitor_shows_the_selected_node() {
+    let mut h = app(sample("mm1.json"));
+    h.state_mut().doc.selection = Selection::only_node("q");
+    h.state_mut().live.set_speed(Speed::Max);
+    h.get_by_label("Advance 1 s").click();
+    wait(&mut h, |app| {
+        app.live
+            .snapshot()
+            .is_some_and(|s| s.report.sim_time_ms >= 1000.0)
+    });
+    h.get_by_label("Pin");
+    h.get_by_label("wait_ms");
+    assert!(h.query_all_by_label("depth").count() >= 1);
+}
+
+/// The exports write the report (as the command line does) and the CSV where the user says.
+#[test]
+fn exports_write_where_the_user_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = app(sample("mm1.json"));
+    h.state_mut().live.set_speed(Speed::Max);
+    h.get_by_label("Advance 1 s").click();
+    wait(&mut h, |app| {
+        app.live
+            .snapshot()
+            .is_some_and(|s| s.report.sim_time_ms >= 1000.0)
+    });
+    for (command, name) in [
+        (AppCommand::ExportReport, "r.json"),
+        (AppCommand::ExportSeriesCsv, "s.csv"),
+    ] {
+        h.state_mut().commands.push(command);
+        h.run();
+        assert!(h.state().live.export.prompt_open());
+        let path = dir.path().join(name);
+        let field = h.get_by_label("Path");
+        field.focus();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, Key::A);
+        h.get_by_label("Path")
+            .type_text(&path.display().to_string());
+        h.run();
+        h.get_by_label("Export").click();
+        h.run();
+        assert!(path.is_file(), "{name} was written");
+    }
+    let report: flowbench_engine::Report =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report.sim_time_ms, 1000.0);
+    let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
+    assert!(csv.starts_with(export::CSV_HEADER));
+    assert!(csv.lines().any(|l| l.starts_with("q,")));
+}
