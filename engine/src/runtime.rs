@@ -251,7 +251,7 @@ impl Engine {
         if let Err(message) = result {
             self.failed = Some(message);
             self.running = false;
-        } else if self.pace == Pace::Max && self.sim.is_idle() {
+        } else if self.sim.is_idle() {
             self.running = false;
         }
     }

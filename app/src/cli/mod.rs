@@ -41,6 +41,12 @@ enum Command {
     Open {
         /// The graph file.
         file: PathBuf,
+        /// Start the live run as soon as the window opens.
+        #[arg(long)]
+        run: bool,
+        /// Speed of that run: 1, 10, 100 (× the wall clock) or max.
+        #[arg(long, default_value = "1", value_parser = parse_live_speed, requires = "run")]
+        speed: crate::ui::live::Speed,
     },
     /// Runs a graph headless and prints a summary table (or the report as JSON).
     Run(run::RunArgs),
@@ -118,11 +124,28 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         None => open_designer(None),
-        Some(Command::Open { file }) => open_designer(Some(file)),
+        Some(Command::Open { file, run, speed }) => {
+            let start_run = run.then_some(speed);
+            crate::ui::run_designer_with(Some(file), start_run)
+                .map_err(|e| Failure::Invalid(vec![format!("error: {e:#}")]))
+        }
         Some(Command::Run(args)) => run::run(&args),
         Some(Command::Validate { files }) => validate::validate(&files),
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Import { file, output }) => import::import(&file, output.as_deref()),
+    }
+}
+
+fn parse_live_speed(text: &str) -> Result<crate::ui::live::Speed, String> {
+    use crate::ui::live::Speed;
+    match text {
+        "1" => Ok(Speed::X1),
+        "10" => Ok(Speed::X10),
+        "100" => Ok(Speed::X100),
+        "max" => Ok(Speed::Max),
+        other => Err(format!(
+            "'{other}' is not a live speed: use 1, 10, 100 or max"
+        )),
     }
 }
 

@@ -103,6 +103,8 @@ pub struct FlowbenchApp {
     pub status: Option<(String, f64)>,
     /// The window title last sent, to send it again only when it changes.
     title: String,
+    /// Start the live run at this speed once the first frame has loaded the document.
+    pub start_run: Option<live::Speed>,
 }
 
 impl FlowbenchApp {
@@ -143,6 +145,7 @@ impl FlowbenchApp {
             show_shortcuts: false,
             status: None,
             title: String::new(),
+            start_run: None,
         }
     }
 
@@ -405,17 +408,24 @@ impl eframe::App for FlowbenchApp {
             .show(ui, |ui| {
                 inspector::ui(ui, &mut self.doc, &mut self.inspector, &mut self.commands)
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.canvas.ui(ui, &mut self.doc, &mut self.commands);
-        });
+        // The canvas paints its own background up to the panel edges.
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE)
+            .show(ui, |ui| {
+                self.canvas
+                    .ui(ui, &mut self.doc, Some(&self.live), &mut self.commands);
+            });
 
         if self.show_shortcuts {
             shortcuts::window(&ctx, &mut self.show_shortcuts);
         }
         files::dialogs_ui(self, &ctx);
-        live::preview::window(&ctx, &self.live, &self.doc.graph);
         live::export::dialogs_ui(&mut self.live, &ctx, &mut self.commands);
         self.handle_commands(&ctx);
+        if let Some(speed) = self.start_run.take() {
+            self.live.set_speed(speed);
+            self.live.run(&self.doc);
+        }
         self.update_title(&ctx);
     }
 
@@ -432,6 +442,15 @@ impl eframe::App for FlowbenchApp {
 
 /// Opens the designer window and returns when it closes.
 pub fn run_designer(path: Option<PathBuf>) -> anyhow::Result<()> {
+    run_designer_with(path, None)
+}
+
+/// Opens the designer window, optionally starting the live run at once, and returns when it
+/// closes.
+pub fn run_designer_with(
+    path: Option<PathBuf>,
+    start_run: Option<live::Speed>,
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Flowbench")
@@ -447,7 +466,11 @@ pub fn run_designer(path: Option<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "flowbench",
         options,
-        Box::new(|cc| Ok(Box::new(FlowbenchApp::new(cc, start)))),
+        Box::new(move |cc| {
+            let mut app = FlowbenchApp::new(cc, start);
+            app.start_run = start_run;
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the designer window: {e}"))
 }

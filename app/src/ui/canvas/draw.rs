@@ -16,6 +16,8 @@ use super::interact::{Drag, Hover};
 use super::style::{self, Palette};
 use super::view::{Lod, View};
 use crate::ui::Selection;
+use crate::ui::live::LiveSession;
+use crate::ui::live::overlay::{edge_flow, node_overlay};
 use flowbench_engine::Severity;
 
 /// From this zoom every node shows its port names; below it only the hovered or selected one.
@@ -38,6 +40,10 @@ pub(super) struct Frame<'a> {
     /// Drawing for an export: no grid.
     pub clean: bool,
     pub texts: &'a mut TextCache,
+    /// The live run whose numbers are drawn over nodes and edges (none when stopped).
+    pub live: Option<&'a LiveSession>,
+    /// Seconds since start, for animations.
+    pub time: f64,
 }
 
 pub(super) fn paint(mut f: Frame<'_>) {
@@ -49,6 +55,43 @@ pub(super) fn paint(mut f: Frame<'_>) {
     }
     edges(&mut f);
     nodes(&mut f);
+    live_overlays(&f);
+}
+
+/// The live run's numbers: moving dots along edges with throughput, and each node's rates,
+/// fill bar, busy workers or breaker state.
+fn live_overlays(f: &Frame<'_>) {
+    let Some(live) = f.live.filter(|l| l.is_active()) else {
+        return;
+    };
+    let view = f.view;
+    let world = view.visible_world();
+    let max_rate = live.max_edge_rate();
+    let mut points = Vec::new();
+    for e in &f.scene.edges {
+        let from = node_rect(f.scene, f.drag, e.from);
+        let to = node_rect(f.scene, f.drag, e.to);
+        let curve = edge_curve(
+            port_pos(from, e.port, f.scene.nodes[e.from].ports.len()),
+            to.left_center(),
+        );
+        if !geometry::curve_bounds(&curve).intersects(world) {
+            continue;
+        }
+        let rate = live.edge_rate(&f.scene.nodes[e.from].id, &f.scene.nodes[e.to].id);
+        let screen = curve.map(|p| view.world_to_screen(p));
+        points.clear();
+        geometry::flatten(&screen, 24, &mut points);
+        edge_flow(f.painter, &points, rate, max_rate, f.time, f.palette.dark);
+    }
+    for &i in f.visible {
+        let node = &f.scene.nodes[i];
+        let (Some(kind), Some(state)) = (node.kind, live.node_live(&node.id)) else {
+            continue;
+        };
+        let rect = view.rect_to_screen(node_rect(f.scene, f.drag, i));
+        node_overlay(f.painter, rect, kind, &state, view.zoom, f.time);
+    }
 }
 
 /// The box of node `i` as drawn, following a drag in progress.

@@ -265,7 +265,7 @@ impl CanvasState {
                 if response.clicked() {
                     events.push(NodeEvent::PortClick(i, p, c));
                 }
-                if matches!(self.drag, Drag::None) {
+                if matches!(self.drag, Drag::None) && response.hovered() {
                     response.on_hover_text(format!(
                         "Output '{port}': drag onto a node to connect, or click to pick a target"
                     ));

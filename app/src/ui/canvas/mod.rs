@@ -33,6 +33,7 @@ use self::geometry::Scene;
 use self::interact::{Drag, Hover, Menu, Rename};
 use self::style::Palette;
 use self::view::{View, from_graph, to_graph};
+use crate::ui::live::LiveSession;
 use crate::ui::{AppCommand, Document};
 
 pub use self::export::encode_png;
@@ -177,7 +178,13 @@ impl CanvasState {
         self.capture.pending()
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, doc: &mut Document, commands: &mut Vec<AppCommand>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        doc: &mut Document,
+        live: Option<&LiveSession>,
+        commands: &mut Vec<AppCommand>,
+    ) {
         icons::install(ui.ctx());
         let (id, rect) = ui.allocate_space(ui.available_size());
         let response = ui.interact(rect, id, Sense::click_and_drag());
@@ -235,6 +242,8 @@ impl CanvasState {
                 .and_then(|r| self.scene.node_index(&r.node)),
             clean,
             texts: &mut self.texts,
+            live: if clean { None } else { live },
+            time: ui.input(|i| i.time),
         });
         if !clean {
             self.overlays(ui, &painter, &response, &palette);

@@ -29,7 +29,7 @@ fn harness(graph: &str) -> Harness<'static, State> {
         .with_max_steps(20)
         .with_step_dt(0.05)
         .build_ui_state(
-            |ui, s: &mut State| s.canvas.ui(ui, &mut s.doc, &mut s.commands),
+            |ui, s: &mut State| s.canvas.ui(ui, &mut s.doc, None, &mut s.commands),
             state,
         );
     h.run();
@@ -407,7 +407,7 @@ fn thousand_nodes_frame_time() {
             ))],
             ..Default::default()
         };
-        let mut output = ctx.run_ui(input, |ui| canvas.ui(ui, &mut doc, &mut commands));
+        let mut output = ctx.run_ui(input, |ui| canvas.ui(ui, &mut doc, None, &mut commands));
         output.textures_delta.clear();
         ctx.tessellate(output.shapes, output.pixels_per_point).len()
     };

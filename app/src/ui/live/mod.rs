@@ -12,7 +12,6 @@ pub mod export;
 pub mod format;
 pub mod monitor;
 pub mod overlay;
-pub mod preview;
 pub mod run_bar;
 pub mod series;
 pub mod sync;
@@ -297,7 +296,12 @@ impl LiveSession {
             // Every counter is zero when a run starts.
             self.rates = vec![RateWindow::origin(); snapshot.report.nodes.len()];
         }
-        if let Some(reason) = &snapshot.refused {
+        // The engine repeats its last refusal in every snapshot until the next command: show
+        // it once, so that a dismissed refusal stays dismissed.
+        let before = self.snapshot.as_ref().and_then(|s| s.refused.as_ref());
+        if let Some(reason) = &snapshot.refused
+            && before != Some(reason)
+        {
             self.refused = Some(reason.clone());
         }
         let report = &snapshot.report;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use flowbench_engine::model::{Dist, ServiceConfig};
+use flowbench_engine::model::{Dist, ServiceConfig, TopicConfig};
 use flowbench_engine::runtime::RunState;
 use flowbench_engine::sim::{RunOptions, run};
 use flowbench_engine::{Edge, Graph, NodeConfig};
@@ -126,6 +126,44 @@ fn edits_during_a_run() {
     live.restart(&doc);
     assert!(live.notices().is_empty());
     assert_eq!(live.running_graph().unwrap().edges.len(), 4);
+}
+
+/// An edit the engine cannot take live shows its reason with Restart; dismissed, it stays
+/// dismissed; a restart applies the edit.
+#[test]
+fn refused_edit_offers_a_restart() {
+    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 500.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+    let config = NodeConfig::Topic(TopicConfig {
+        subscriber_capacity: Some(5),
+        ..TopicConfig::default()
+    });
+    doc.set_config("order-events", "subscriber_capacity", config.clone());
+    poll_until(&mut live, &doc, |l| !l.notices().is_empty());
+    let notice = live.notices().remove(0);
+    assert!(
+        matches!(&notice, Notice::Refused(m) if m.contains("restart")),
+        "{notice:?}"
+    );
+    assert!(notice.restart_helps());
+    live.dismiss_refused();
+    for _ in 0..5 {
+        live.poll_at(1.0, &doc);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    assert!(live.notices().is_empty(), "{:?}", live.notices());
+    live.restart(&doc);
+    assert_eq!(
+        live.running_graph()
+            .unwrap()
+            .node("order-events")
+            .unwrap()
+            .config,
+        config
+    );
 }
 
 /// A graph with errors does not run; the run bar says why, naming the first error.
