@@ -99,10 +99,27 @@ pub enum Event {
 /// Token meaning "not tracked".
 pub const NO_TOKEN: u32 = u32::MAX;
 
+/// The events that wait in the time-ordered heap: only timers and faults, so heap entries
+/// stay small (messages travel through the same-instant queue instead).
+#[derive(Debug, Clone, Copy)]
+pub enum Timed {
+    Timer { node: NodeId, tag: u64 },
+    Fault { index: u32, start: bool },
+}
+
+impl From<Timed> for Event {
+    fn from(t: Timed) -> Event {
+        match t {
+            Timed::Timer { node, tag } => Event::Timer { node, tag },
+            Timed::Fault { index, start } => Event::Fault { index, start },
+        }
+    }
+}
+
 struct Scheduled {
     time: Time,
     seq: u64,
-    event: Event,
+    event: Timed,
 }
 
 impl PartialEq for Scheduled {
@@ -203,7 +220,7 @@ impl Core {
         }
     }
 
-    pub fn schedule_at(&mut self, time: Time, event: Event) {
+    pub fn schedule_at(&mut self, time: Time, event: Timed) {
         self.seq += 1;
         self.heap.push(Scheduled {
             time: time.max(self.now),
@@ -228,7 +245,7 @@ impl Core {
         }
         let s = self.heap.pop()?;
         self.now = s.time;
-        Some(s.event)
+        Some(s.event.into())
     }
 
     /// Room `to` has for one more message now.
@@ -265,7 +282,7 @@ impl Ctx<'_> {
     pub fn schedule_in(&mut self, delay: Time, tag: u64) {
         let at = self.core.now.saturating_add(delay);
         self.core
-            .schedule_at(at, Event::Timer { node: self.me, tag });
+            .schedule_at(at, Timed::Timer { node: self.me, tag });
     }
 
     /// A new message from a producer or client (counted `created`).

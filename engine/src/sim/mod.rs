@@ -20,7 +20,7 @@ use crate::nodes::{
 use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
 use crate::validate::validate;
 
-use self::core::{Core, Ctx, Event, FaultState, NO_TOKEN, NodeId};
+use self::core::{Core, Ctx, Event, FaultState, NO_TOKEN, NodeId, Timed};
 pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 
 /// Simulated time used when a graph would run forever and no duration is given.
@@ -223,11 +223,11 @@ impl Simulation {
         for (i, f) in graph.faults.iter().enumerate() {
             let index = i as u32;
             sim.core
-                .schedule_at(ms_to_ns(f.at_ms), Event::Fault { index, start: true });
+                .schedule_at(ms_to_ns(f.at_ms), Timed::Fault { index, start: true });
             if let Some(until) = f.until_ms {
                 sim.core.schedule_at(
                     ms_to_ns(until),
-                    Event::Fault {
+                    Timed::Fault {
                         index,
                         start: false,
                     },
