@@ -3,7 +3,7 @@
 #
 #   scripts/screenshot.sh OUT.png [FILE.json] [-- extra flowbench arguments]
 #
-# Environment: WAIT (seconds before the shot, default 6), SIZE (default 1600x1000),
+# Environment: WAIT (seconds before the shot, default 6), SIZE (default 1280x800, the window's size),
 # FLOWBENCH (the binary; default target/release/flowbench, else target/debug/flowbench).
 # Needs xvfb-run and ImageMagick's import (Debian: xvfb xauth imagemagick libxcursor1 libxi6
 # libxkbcommon-x11-0).
@@ -34,7 +34,7 @@ trap 'rm -rf "$data"' EXIT
 args=()
 if [[ -n $file ]]; then args=(open "$file"); fi
 unset WAYLAND_DISPLAY
-FLOWBENCH_DATA_DIR=$data FLOWBENCH_NATIVE_DIALOGS=0 xvfb-run -a -s "-screen 0 ${SIZE:-1600x1000}x24" \
+FLOWBENCH_DATA_DIR=$data FLOWBENCH_NATIVE_DIALOGS=0 xvfb-run -a -s "-screen 0 ${SIZE:-1280x800}x24" \
     sh -c '"$0" "$@" >/dev/null 2>&1 & pid=$!; sleep '"${WAIT:-6}"'; import -window root "'"$out"'"; kill $pid' \
     "$bin" "${args[@]}" "$@"
 echo "wrote $out"

@@ -1,10 +1,11 @@
 //! The palette: every node kind, grouped like the patterns they build. Drag one onto the
-//! canvas, or click it to add it at the centre of the view.
+//! canvas, or click it to add it at the centre of the view (below any node already there).
 
 use flowbench_engine::NodeKind;
 
 use crate::ui::Document;
 use crate::ui::canvas::CanvasState;
+use crate::ui::canvas::geometry::NODE_SIZE;
 
 /// The palette's groups, in order.
 pub const GROUPS: [(&str, &[NodeKind]); 4] = [
@@ -51,23 +52,46 @@ pub fn ui(ui: &mut egui::Ui, doc: &mut Document, canvas: &CanvasState) {
             ui.add_space(4.0);
             ui.weak(group);
             for &kind in kinds {
-                let id = egui::Id::unique(("palette", kind.as_str()));
-                let response = ui
-                    .dnd_drag_source(id, kind, |ui| {
-                        ui.add(
-                            egui::Button::new(kind.as_str())
-                                .min_size(egui::vec2(ui.available_width(), 0.0)),
-                        )
-                    })
-                    .inner;
+                // One widget senses both: a drag-only handle on top of the button would
+                // swallow its clicks.
+                let response = ui.add(
+                    egui::Button::new(kind.as_str())
+                        .sense(egui::Sense::click_and_drag())
+                        .min_size(egui::vec2(ui.available_width(), 0.0)),
+                );
+                response.dnd_set_drag_payload(kind);
+                if response.dragged() {
+                    ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+                }
                 let response = response.on_hover_text(format!(
                     "{}\nDrag onto the canvas, or click to add at the centre",
                     describe(kind)
                 ));
                 if response.clicked() {
-                    doc.add_node(kind, canvas.view_center());
+                    let at = landing_spot(doc, canvas);
+                    doc.add_node(kind, at);
                 }
             }
         }
     });
+}
+
+/// Where a clicked kind lands: the centre of the view, or straight below it where a node's
+/// box is in the way, so that the new node never hides another.
+fn landing_spot(doc: &Document, canvas: &CanvasState) -> [f64; 2] {
+    let [x, mut y] = canvas.view_center();
+    let (width, height) = (f64::from(NODE_SIZE.x) + 20.0, f64::from(NODE_SIZE.y) + 20.0);
+    let centres: Vec<[f64; 2]> = doc
+        .graph
+        .nodes
+        .iter()
+        .filter_map(|n| canvas.node_center(&n.id))
+        .collect();
+    while centres
+        .iter()
+        .any(|c| (c[0] - x).abs() < width && (c[1] - y).abs() < height)
+    {
+        y += height;
+    }
+    [x, y]
 }
