@@ -587,7 +587,7 @@ impl LiveSession {
         }
     }
 
-    // ---- fault injection (the inspector's live controls) -----------------------------------
+    // ---- fault injection (the monitor's live controls) -------------------------------------
 
     /// Starts a fault on `node` now, until cleared: `rate` for `fail` (default 1), `factor`
     /// for `slow`. A refusal (bad node, bad numbers) shows in the run bar.

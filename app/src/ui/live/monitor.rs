@@ -1,13 +1,15 @@
 //! The monitor tab of the bottom panel: time series plots of the selected node (and of the
-//! pinned ones, as extra lines), its report fields with units, its active faults, and the
-//! graph's fault schedule on the simulated time axis.
+//! pinned ones, as extra lines), its report fields with units, its active faults (and a
+//! menu to start one now), and the graph's fault schedule on the simulated time axis.
 
 use egui::{Color32, RichText, Sense, Stroke, pos2, vec2};
 use egui_plot::{
     Corner, GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoints, Span,
     uniform_grid_spacer,
 };
+use flowbench_engine::model::FaultKind;
 use flowbench_engine::report::{BreakerState, NodeReport};
+use flowbench_engine::runtime::RunState;
 use flowbench_engine::{Graph, NodeKind};
 use serde_json::Value;
 
@@ -18,6 +20,8 @@ use crate::ui::{AppCommand, Document};
 
 /// Width of the numbers table on the right.
 const TABLE_WIDTH: f32 = 330.0;
+/// Accessible name of the numbers table: rows of a field's name followed by its value.
+pub const TABLE_NAME: &str = "Numbers";
 /// Fault rows the timeline shows before it says how many more there are.
 const TIMELINE_ROWS: usize = 5;
 
@@ -217,6 +221,7 @@ fn header_ui(
                 if pin.clicked() {
                     live.monitor.toggle_pin(&node.id);
                 }
+                inject_ui(ui, live, &node.id, commands);
                 let active: Vec<_> = live.active_faults(&node.id).to_vec();
                 if !active.is_empty() {
                     let colors = LiveColors::new(ui.visuals().dark_mode);
@@ -267,6 +272,64 @@ fn header_ui(
             ui.weak("Window");
         });
     });
+}
+
+/// Service time multiplier of a `slow` fault started from the monitor.
+const INJECT_SLOW_FACTOR: f64 = 2.0;
+
+/// The faults the monitor can start on a node now: (kind, menu text, what it does).
+const INJECTABLE: [(FaultKind, &str, &str); 4] = [
+    (
+        FaultKind::Fail,
+        "fail",
+        "Every call or message the node handles fails",
+    ),
+    (
+        FaultKind::Slow,
+        "slow × 2",
+        "The node's service time doubles",
+    ),
+    (
+        FaultKind::Crash,
+        "crash",
+        "The node is down; a non-durable queue loses its waiting messages",
+    ),
+    (
+        FaultKind::Stop,
+        "stop",
+        "A consumer stops taking messages, which back up",
+    ),
+];
+
+/// "Inject fault": starts a fault on `node` in the running engine, until "Clear faults".
+/// Each item's accessible name is "Inject <kind>".
+fn inject_ui(
+    ui: &mut egui::Ui,
+    live: &mut LiveSession,
+    node: &str,
+    commands: &mut Vec<AppCommand>,
+) {
+    let failed = matches!(live.state(), Some(RunState::Failed(_)));
+    if !live.is_active() || failed {
+        return;
+    }
+    let menu = ui.menu_button("Inject fault", |ui| {
+        for (kind, text, tip) in INJECTABLE {
+            let item = ui
+                .button(text)
+                .accessible_name(format!("Inject {}", fault_word(kind)))
+                .on_hover_text(tip);
+            if item.clicked() {
+                let factor = (kind == FaultKind::Slow).then_some(INJECT_SLOW_FACTOR);
+                if let Err(why) = live.inject(node, kind, None, factor) {
+                    commands.push(AppCommand::Status(why));
+                }
+                ui.close();
+            }
+        }
+    });
+    menu.response
+        .on_hover_text("Start a fault on this node now, in the running graph, until cleared");
 }
 
 // ---- plots ---------------------------------------------------------------------------------
@@ -690,26 +753,30 @@ fn table_ui(ui: &mut egui::Ui, live: &LiveSession, selected: Option<&str>) {
         Some(report) => report_rows(report),
         None => totals_rows(&snapshot.report),
     };
-    egui::ScrollArea::vertical()
-        .id_salt("live.monitor.table")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            egui::Grid::new("live.monitor.fields")
-                .striped(true)
-                .num_columns(2)
-                .spacing([12.0, 3.0])
-                .show(ui, |ui| {
-                    for (key, value) in rows {
-                        if key.starts_with("  ") {
-                            ui.weak(key);
-                        } else {
-                            ui.label(RichText::new(key).small().strong());
+    // Named, so that a screen reader (or a test) can tell these rows from other text.
+    let named = egui::UiBuilder::new().accessibility_label(TABLE_NAME);
+    ui.scope_builder(named, |ui| {
+        egui::ScrollArea::vertical()
+            .id_salt("live.monitor.table")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("live.monitor.fields")
+                    .striped(true)
+                    .num_columns(2)
+                    .spacing([12.0, 3.0])
+                    .show(ui, |ui| {
+                        for (key, value) in rows {
+                            if key.starts_with("  ") {
+                                ui.weak(key);
+                            } else {
+                                ui.label(RichText::new(key).small().strong());
+                            }
+                            ui.label(RichText::new(value).monospace());
+                            ui.end_row();
                         }
-                        ui.label(RichText::new(value).monospace());
-                        ui.end_row();
-                    }
-                });
-        });
+                    });
+            });
+    });
 }
 
 /// The graph's totals as (field, value) rows.
