@@ -71,7 +71,7 @@ fn dot_quote(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
 

@@ -1216,27 +1216,9 @@ mod tests {
 
     use super::*;
 
+    /// The graph the DOT export is tested on, exported to Mermaid here.
     fn shop() -> Graph {
-        Graph::from_json_str(
-            r#"{"format": "flowbench.graph", "version": 1, "name": "shop",
-                "nodes": [
-                  {"id": "web", "kind": "client", "config": {"limit": 10}},
-                  {"id": "order-svc", "kind": "service"},
-                  {"id": "end", "kind": "sink"},
-                  {"id": "q", "kind": "queue"},
-                  {"id": "orders", "kind": "topic"},
-                  {"id": "cb", "kind": "breaker", "label": "pay \"breaker\""},
-                  {"id": "pay", "kind": "service"}
-                ],
-                "edges": [
-                  {"from": "web", "to": "order-svc"},
-                  {"from": "order-svc", "to": "q"},
-                  {"from": "order-svc", "to": "end", "port": "error"},
-                  {"from": "order-svc", "to": "cb", "port": "call"},
-                  {"from": "cb", "to": "pay"}
-                ]}"#,
-        )
-        .unwrap()
+        crate::convert::dot::tests::shop()
     }
 
     fn kinds(g: &Graph) -> Vec<(&str, &str)> {

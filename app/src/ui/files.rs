@@ -850,7 +850,7 @@ fn poll_dialog(app: &mut FlowbenchApp, ctx: &egui::Context) {
 
 /// Whether a native file dialog can possibly be shown. On Linux and the BSDs rfd needs a
 /// desktop portal on the session bus or the `zenity` program.
-fn native_dialogs_possible() -> bool {
+pub(crate) fn native_dialogs_possible() -> bool {
     if std::env::var_os(NATIVE_DIALOGS_ENV).is_some_and(|v| v == "0") {
         return false;
     }

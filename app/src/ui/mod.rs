@@ -21,9 +21,12 @@ use serde::{Deserialize, Serialize};
 
 pub use self::document::{Document, Selection};
 
-/// The graph the designer opens on its very first start.
-pub const FIRST_START_SAMPLE: (&str, &str) =
-    ("mm1.json", include_str!("../../../sample-graphs/mm1.json"));
+/// The graph the designer opens on its very first start: the sample that shows every
+/// pattern at work.
+pub const FIRST_START_SAMPLE: (&str, &str) = (
+    "online-shop.json",
+    include_str!("../../../sample-graphs/online-shop.json"),
+);
 
 /// Key of the persisted [`Settings`] in eframe's storage.
 const SETTINGS_KEY: &str = "flowbench.settings";

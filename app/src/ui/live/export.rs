@@ -11,7 +11,6 @@ use flowbench_engine::Report;
 use super::LiveSession;
 use super::series::{Sample, Series};
 use crate::file_io;
-use crate::ui::files::NATIVE_DIALOGS_ENV;
 use crate::ui::{AppCommand, Document};
 
 /// A native dialog that answers "no file" faster than a person could was not shown.
@@ -179,7 +178,9 @@ pub fn request(
         suggestion: suggested_path(doc, what),
     };
     let export = &mut live.export;
-    let native = *export.native.get_or_insert_with(native_dialogs_possible);
+    let native = *export
+        .native
+        .get_or_insert_with(crate::ui::files::native_dialogs_possible);
     if native {
         export.dialog = Some(spawn_dialog(pending));
     } else {
@@ -361,22 +362,6 @@ fn spawn_dialog(pending: Pending) -> Dialog {
         answer,
         started: Instant::now(),
     }
-}
-
-/// Whether a native file dialog can possibly be shown (as File ▸ Export decides it).
-fn native_dialogs_possible() -> bool {
-    if std::env::var_os(NATIVE_DIALOGS_ENV).is_some_and(|v| v == "0") {
-        return false;
-    }
-    if cfg!(any(target_os = "macos", target_os = "windows")) {
-        return true;
-    }
-    let session_bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-        || std::env::var_os("XDG_RUNTIME_DIR")
-            .is_some_and(|dir| Path::new(&dir).join("bus").exists());
-    let zenity = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("zenity").is_file()));
-    session_bus || zenity
 }
 
 #[cfg(test)]
