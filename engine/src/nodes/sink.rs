@@ -29,14 +29,7 @@ impl Behavior for Sink {
 
     fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
         self.in_ += 1;
-        let faults = ctx.faults();
-        if faults.crashed {
-            self.lost += 1;
-            ctx.fate(Fate::Lost, 1);
-        } else if ctx.chance(faults.fail_rate) {
-            self.failed += 1;
-            ctx.fate(Fate::Failed, 1);
-        } else {
+        if !ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
             self.latency.record(ctx.now().saturating_sub(msg.created));
             ctx.fate(Fate::Delivered, 1);
         }

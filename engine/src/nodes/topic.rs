@@ -178,15 +178,7 @@ impl Behavior for Topic {
 
     fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
         self.in_ += 1;
-        let faults = ctx.faults();
-        if faults.crashed {
-            self.lost += 1;
-            ctx.fate(Fate::Lost, 1);
-            return;
-        }
-        if ctx.chance(faults.fail_rate) {
-            self.failed += 1;
-            ctx.fate(Fate::Failed, 1);
+        if ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
             return;
         }
         if self.subs.is_empty() {

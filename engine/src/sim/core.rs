@@ -310,6 +310,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// The common fate of a message arriving at a faulty node: lost when the node is down,
+    /// failed with the `fail` fault's share. Counts it in the node's own `lost` or `failed`
+    /// and returns true when the message ended here.
+    pub fn ended_by_faults(&mut self, lost: &mut u64, failed: &mut u64) -> bool {
+        let faults = self.faults();
+        if faults.crashed {
+            *lost += 1;
+            self.fate(Fate::Lost, 1);
+            true
+        } else if self.chance(faults.fail_rate) {
+            *failed += 1;
+            self.fate(Fate::Failed, 1);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Records `n` extra messages entering the graph (fan-out copies).
     pub fn copies(&mut self, n: u64) {
         self.core.tally.copies += n;
