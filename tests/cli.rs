@@ -890,3 +890,82 @@ fn help_for_every_command() {
         );
     }
 }
+
+/// A graph that grows without bound (an endless fast producer into an unbounded queue that
+/// nothing drains) stops at the memory ceiling with exit 4 and a message naming the queue,
+/// instead of exhausting the machine; the report still covers what was simulated.
+#[test]
+fn unbounded_growth_stops_at_the_memory_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = json!({
+        "format": "flowbench.graph", "version": 1, "name": "leak",
+        "nodes": [
+            {"id": "firehose", "kind": "producer", "config": {"rate_per_sec": 1_000_000}},
+            {"id": "backlog", "kind": "queue", "config": {"capacity": null}}
+        ],
+        "edges": [{"from": "firehose", "to": "backlog"}]
+    });
+    let file = write_graph(dir.path(), "leak.json", &graph);
+    let started = std::time::Instant::now();
+    let out = flowbench([
+        "run",
+        file.to_str().unwrap(),
+        "--duration",
+        "10h",
+        "--max-memory",
+        "150MB",
+        "--json",
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(started.elapsed().as_secs() < 60);
+    let lines = out.stderr_lines();
+    let line = lines.last().unwrap();
+    assert!(line.starts_with(file.to_str().unwrap()), "{line}");
+    assert!(
+        line.contains("memory ceiling") && line.contains("node 'backlog'"),
+        "{line}"
+    );
+    let report = out.report();
+    assert!(report.conservation.ok);
+    assert!(report.sim_time_ms < 36_000_000.0);
+}
+
+/// A wall-clock --timeout ends a live-paced run that would otherwise take an hour.
+#[test]
+fn timeout_ends_a_long_run() {
+    let started = std::time::Instant::now();
+    let out = flowbench([
+        "run",
+        sample("mm1.json").to_str().unwrap(),
+        "--duration",
+        "1h",
+        "--speed",
+        "1",
+        "--timeout",
+        "1s",
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(started.elapsed().as_secs() < 20);
+    assert!(
+        out.stderr.contains("stopped by --timeout 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("M/M/1 queue"),
+        "the summary of what ran is printed"
+    );
+}
+
+/// A bad --max-memory is a usage error.
+#[test]
+fn bad_memory_size_is_a_usage_error() {
+    let out = flowbench([
+        "run",
+        sample("mm1.json").to_str().unwrap(),
+        "--max-memory",
+        "lots",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not a memory size"), "{}", out.stderr);
+}

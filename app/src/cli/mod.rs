@@ -2,7 +2,8 @@
 //! command, and the exit codes. Every problem is reported once, here, as lines on stderr.
 //!
 //! Exit codes: 0 success; 1 invalid input (each problem one line naming the file); 2 usage
-//! error (clap); 3 a run whose conservation check failed (an engine fault, not the user's).
+//! error (clap); 3 a run whose conservation check failed (an engine fault, not the user's);
+//! 4 a run stopped early by its memory ceiling or `--timeout`.
 
 mod duration;
 mod export;
@@ -20,6 +21,8 @@ use clap::{Parser, Subcommand};
 
 /// Exit code of a run whose conservation check failed.
 pub const EXIT_CONSERVATION_FAILED: u8 = 3;
+/// Exit code of a run stopped early by a guard: the memory ceiling or `--timeout`.
+pub const EXIT_STOPPED: u8 = 4;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,7 +31,8 @@ pub const EXIT_CONSERVATION_FAILED: u8 = 3;
     about = "Design and simulate message-flow architectures",
     long_about = "Design and simulate message-flow architectures. Without a command, opens the \
                   designer.\n\nExit codes: 0 success, 1 invalid input, 2 usage error, 3 a run \
-                  whose conservation check failed."
+                  whose conservation check failed, 4 a run stopped by its memory ceiling or \
+                  --timeout."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -75,6 +79,9 @@ pub enum Failure {
     Invalid(Vec<String>),
     /// The run finished but its messages do not add up.
     ConservationFailed(String),
+    /// The run was stopped early by a guard (memory ceiling, wall-clock timeout); the line
+    /// says which and why.
+    Stopped(String),
     /// Standard output could not be written (for a closed pipe: nothing more to say).
     Output(std::io::Error),
 }
@@ -162,6 +169,10 @@ fn report_failure(failure: Failure) -> ExitCode {
         Failure::ConservationFailed(detail) => {
             print_stderr(&[format!("error: conservation check failed: {detail}")]);
             ExitCode::from(EXIT_CONSERVATION_FAILED)
+        }
+        Failure::Stopped(line) => {
+            print_stderr(&[line]);
+            ExitCode::from(EXIT_STOPPED)
         }
         Failure::Output(e) => {
             if e.kind() != std::io::ErrorKind::BrokenPipe {

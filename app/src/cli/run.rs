@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS};
+use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS, ms_to_ns};
 use flowbench_engine::{Report, Simulation};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -44,6 +44,116 @@ pub struct RunArgs {
     /// Prints the report as JSON on stdout instead of the summary table.
     #[arg(long)]
     json: bool,
+    /// Stops the run after this much wall-clock time (500ms, 30s, 5m…), whatever the
+    /// simulated time; the report then covers what was simulated.
+    #[arg(long, value_parser = duration::parse_duration_ms, value_name = "DURATION")]
+    timeout: Option<f64>,
+    /// Stops the run when the process's resident memory passes this (e.g. 512MB, 2GB,
+    /// 1.5GiB): a graph that grows without bound ends with a message naming what grew,
+    /// instead of exhausting the machine. Default: half the machine's memory, at most 8 GiB.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    max_memory: Option<u64>,
+}
+
+/// Events between two looks at the guards (wall clock, resident memory).
+const GUARD_EVERY: u64 = 1 << 17;
+
+/// What ends a run early: a wall-clock timeout and a memory ceiling.
+struct Guard {
+    started: Instant,
+    timeout: Option<Duration>,
+    max_memory: Option<u64>,
+}
+
+impl Guard {
+    fn new(args: &RunArgs, started: Instant) -> Guard {
+        Guard {
+            started,
+            timeout: args.timeout.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+            max_memory: args.max_memory.or_else(default_memory_ceiling),
+        }
+    }
+
+    fn check(&self, sim: &Simulation) -> Result<(), String> {
+        if let Some(timeout) = self.timeout
+            && self.started.elapsed() >= timeout
+        {
+            return Err(format!(
+                "stopped by --timeout {} at simulated {}",
+                summary::format_wall_secs(timeout.as_secs_f64() * 1000.0),
+                summary::format_sim_duration(sim.now_ms())
+            ));
+        }
+        if let (Some(ceiling), Some(resident)) = (self.max_memory, resident_bytes())
+            && resident > ceiling
+        {
+            let holder = match sim.largest_holder() {
+                Some((id, held)) => format!("; node '{id}' holds {held} of them"),
+                None => String::new(),
+            };
+            return Err(format!(
+                "stopped at the memory ceiling of {} at simulated {}: {} messages are inside the \
+                 graph{holder}. A queue without a consumer or bound? Bound it, shorten \
+                 --duration or raise --max-memory",
+                format_size(ceiling),
+                summary::format_sim_duration(sim.now_ms()),
+                sim.in_flight()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Resident memory of this process, where the system tells it (Linux).
+fn resident_bytes() -> Option<u64> {
+    proc_status_kib("/proc/self/status", "VmRSS:").map(|kib| kib * 1024)
+}
+
+/// Half the machine's memory, at most 8 GiB; none where the system does not tell.
+fn default_memory_ceiling() -> Option<u64> {
+    let total = proc_status_kib("/proc/meminfo", "MemTotal:")? * 1024;
+    Some((total / 2).min(8 << 30))
+}
+
+/// The `kB` value of a `Key:   1234 kB` line of a /proc file.
+fn proc_status_kib(path: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// `512MB`, `2GB`, `1.5GiB`, `800k`, or plain bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if factor.is_finite() && n > 0.0 && (n * factor) < 1e19 => Ok((n * factor) as u64),
+        _ => Err(format!(
+            "'{text}' is not a memory size; write e.g. 512MB, 2GB or 1.5GiB"
+        )),
+    }
+}
+
+fn format_size(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib >= 1024.0 {
+        format!("{:.1} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0} MiB")
+    }
 }
 
 /// How fast simulated time runs.
@@ -106,16 +216,18 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let mut sim = Simulation::new(&graph, args.seed).map_err(|e| build_error_lines(file, e))?;
     let progress = Progress::new(end, started);
-    match args.speed {
-        Speed::Max => run_at_full_speed(&mut sim, end, &progress),
-        Speed::Paced(factor) => run_paced(&mut sim, end, factor, started, &progress),
+    let guard = Guard::new(args, started);
+    let stopped = match args.speed {
+        Speed::Max => run_at_full_speed(&mut sim, end, &progress, &guard),
+        Speed::Paced(factor) => run_paced(&mut sim, end, factor, started, &progress, &guard),
     }
+    .err();
     progress.finish();
     let report = sim.report(started.elapsed().as_secs_f64() * 1000.0);
 
     let json = report_json(&report);
     if let Some(out) = &args.report {
-        write_atomically(out, json.as_bytes()).map_err(|e| {
+        crate::file_io::write_atomic(out, json.as_bytes(), false).map_err(|e| {
             Failure::Invalid(vec![format!(
                 "{}: cannot write the report: {e}",
                 out.display()
@@ -130,10 +242,19 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if !report.conservation.ok {
         return Err(Failure::ConservationFailed(conservation_detail(&report)));
     }
-    Ok(())
+    match stopped {
+        Some(why) => Err(Failure::Stopped(format!("{}: {why}", file.display()))),
+        None => Ok(()),
+    }
 }
 
-fn run_at_full_speed(sim: &mut Simulation, end: End, progress: &Progress) {
+fn run_at_full_speed(
+    sim: &mut Simulation,
+    end: End,
+    progress: &Progress,
+    guard: &Guard,
+) -> Result<(), String> {
+    let mut check = |s: &Simulation| guard.check(s);
     match end {
         End::At(end_ms) => {
             // The same chunks whether or not a bar is shown, so every run takes one path.
@@ -143,34 +264,43 @@ fn run_at_full_speed(sim: &mut Simulation, end: End, progress: &Progress) {
                 } else {
                     end_ms * f64::from(step) / f64::from(CHUNKS)
                 };
-                sim.run_until_ms(t_ms);
+                sim.run_guarded(Some(ms_to_ns(t_ms)), GUARD_EVERY, &mut check)?;
                 progress.update(sim);
             }
         }
         End::Idle => {
-            sim.run_to_idle(None);
+            sim.run_guarded(None, GUARD_EVERY, &mut check)?;
             progress.update(sim);
         }
     }
+    Ok(())
 }
 
 /// Keeps simulated time at `factor` × the wall time since `started`, until the end (or, for
 /// a run that ends by itself, until nothing is left to do).
-fn run_paced(sim: &mut Simulation, end: End, factor: f64, started: Instant, progress: &Progress) {
+fn run_paced(
+    sim: &mut Simulation,
+    end: End,
+    factor: f64,
+    started: Instant,
+    progress: &Progress,
+    guard: &Guard,
+) -> Result<(), String> {
     let end_ms = match end {
         End::At(ms) => ms,
         End::Idle => f64::INFINITY,
     };
+    let mut check = |s: &Simulation| guard.check(s);
     loop {
         let target_ms = (started.elapsed().as_secs_f64() * 1000.0 * factor).min(end_ms);
-        sim.run_until_ms(target_ms);
+        sim.run_guarded(Some(ms_to_ns(target_ms)), GUARD_EVERY, &mut check)?;
         progress.update(sim);
         let done = match end {
             End::At(_) => target_ms >= end_ms,
             End::Idle => sim.is_idle(),
         };
         if done {
-            break;
+            return Ok(());
         }
         std::thread::sleep(PACE_TICK);
     }
@@ -208,30 +338,6 @@ fn build_error_lines(file: &Path, error: BuildError) -> Vec<String> {
             }
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-    let result = std::fs::File::create(&temp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
@@ -312,17 +418,15 @@ mod tests {
         }
     }
 
-    /// The report file appears whole, replacing an older one, and no temporary file stays.
+    /// Memory sizes read with their units; anything else is refused.
     #[test]
-    fn report_is_written_atomically() {
-        let dir = std::env::temp_dir().join(format!("flowbench-write-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("out.json");
-        std::fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"{\"new\": true}\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\": true}\n");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        assert_eq!(leftovers.len(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn memory_sizes() {
+        assert_eq!(parse_size("512MB"), Ok(512_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_size("800k"), Ok(800_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        for bad in ["", "lots", "-1GB", "0", "2TB", "1e30"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

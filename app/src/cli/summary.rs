@@ -256,6 +256,10 @@ fn gauge(name: &str, g: &GaugeSummary) -> String {
 }
 
 fn percentiles(name: &str, l: &LatencySummary) -> String {
+    if l.count == 0 {
+        // Nothing measured yet (e.g. a queue nothing has taken from).
+        return format!("{name} –");
+    }
     format!("{name} p50 {} p99 {}", format_ms(l.p50), format_ms(l.p99))
 }
 

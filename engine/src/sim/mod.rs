@@ -296,6 +296,53 @@ impl Simulation {
         self.core.now = self.core.now.max(t);
     }
 
+    /// Messages inside the graph now: made or copied and not yet ended. A running count,
+    /// cheap to read at any time (the conservation check confirms it against the nodes).
+    pub fn in_flight(&self) -> u64 {
+        let t = &self.core.tally;
+        (t.created + t.copies)
+            .saturating_sub(t.delivered + t.dropped + t.failed + t.rejected + t.filtered + t.lost)
+    }
+
+    /// The node holding the most messages now, and how many (what to blame when a graph
+    /// grows without bound).
+    pub fn largest_holder(&self) -> Option<(&str, u64)> {
+        self.ids
+            .iter()
+            .zip(&self.nodes)
+            .map(|(id, node)| (id.as_str(), with_node!(node, n => n.held())))
+            .max_by_key(|&(_, held)| held)
+            .filter(|&(_, held)| held > 0)
+    }
+
+    /// Runs up to `until` (or until idle when `None`), calling `guard` every `every` events;
+    /// a guard's error stops the run there and is returned. This is how resource ceilings
+    /// and wall-clock timeouts end runs that would otherwise not end in time.
+    pub fn run_guarded(
+        &mut self,
+        until: Option<Time>,
+        every: u64,
+        guard: &mut dyn FnMut(&Simulation) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let every = every.max(1);
+        let mut next_check = self.core.events + every;
+        while self
+            .core
+            .next_time()
+            .is_some_and(|next| until.is_none_or(|t| next <= t))
+        {
+            self.step();
+            if self.core.events >= next_check {
+                next_check = self.core.events + every;
+                guard(self)?;
+            }
+        }
+        if let Some(t) = until {
+            self.core.now = self.core.now.max(t);
+        }
+        guard(self)
+    }
+
     /// Processes events until none is left, or up to `limit_ms`.
     pub fn run_to_idle(&mut self, limit_ms: Option<f64>) {
         match limit_ms {
