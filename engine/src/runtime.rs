@@ -88,6 +88,9 @@ pub struct Snapshot {
     pub active_faults: Vec<Vec<FaultKind>>,
 }
 
+/// A live run stops when this many messages are inside the graph: a graph growing without
+/// bound ends with a message instead of exhausting the machine (about 40 bytes each).
+pub const MAX_IN_FLIGHT: u64 = 25_000_000;
 /// How often a snapshot is published.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(50);
 /// Longest stretch of work between two looks at the command channel.
@@ -250,6 +253,17 @@ impl Engine {
         };
         if let Err(message) = result {
             self.failed = Some(message);
+            self.running = false;
+        } else if self.sim.in_flight() > MAX_IN_FLIGHT {
+            let holder = match self.sim.largest_holder() {
+                Some((id, held)) => format!("; node '{id}' holds {held} of them"),
+                None => String::new(),
+            };
+            self.failed = Some(format!(
+                "stopped at {:.3} s: more than {MAX_IN_FLIGHT} messages are inside the \
+                 graph{holder}. A queue without a consumer or bound? Bound it and restart",
+                self.sim.now_ms() / 1000.0
+            ));
             self.running = false;
         } else if self.sim.is_idle() {
             self.running = false;
@@ -518,6 +532,27 @@ mod tests {
         let ratio = sim_ms / wall_ms;
         eprintln!("simulated {sim_ms:.1} ms in {wall_ms:.1} ms of wall time (ratio {ratio:.4})");
         assert!((ratio - 1.0).abs() < 0.01, "ratio {ratio}");
+    }
+
+    /// A live graph that grows without bound stops with a message naming the node that
+    /// holds the messages; the thread and its handle stay usable.
+    #[test]
+    fn unbounded_growth_stops_the_live_run() {
+        let g = Graph::from_json_str(
+            r#"{"format": "flowbench.graph", "version": 1, "name": "leak",
+            "nodes": [{"id": "p", "kind": "producer", "config": {"rate_per_sec": 1e9}},
+                      {"id": "q", "kind": "queue", "config": {"capacity": null}}],
+            "edges": [{"from": "p", "to": "q"}]}"#,
+        )
+        .unwrap();
+        let handle = EngineHandle::start(&g, None, Pace::Max).unwrap();
+        handle.send(Command::Run);
+        let s = wait_for(&handle, |s| matches!(s.state, RunState::Failed(_)));
+        let RunState::Failed(message) = s.state else {
+            panic!("the run should stop, not {:?}", s.state)
+        };
+        assert!(message.contains("node 'q'"), "{message}");
+        assert!(s.report.conservation.ok);
     }
 
     /// The engine does not wait for a UI that stops reading snapshots.
