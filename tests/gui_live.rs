@@ -354,3 +354,24 @@ fn refused_live_edit_is_shown_and_the_app_stays_intact() {
     assert_eq!(h.state().live.running_graph(), Some(&expected));
     assert_eq!(h.state().doc.graph, expected);
 }
+
+/// The inspector of a node in a running graph injects a fault now and clears it.
+#[test]
+fn inspector_injects_and_clears_a_fault() {
+    let mut h = app(guarded_service());
+    advance_1s(&mut h);
+    select(&mut h, "svc");
+    h.get_by_label("crash").click();
+    step_until(&mut h, "the engine to report the crash", |h| {
+        h.state().live.active_faults("svc") == [FaultKind::Crash]
+    });
+    advance_1s(&mut h);
+    assert!(
+        report(&h, "svc").failed.unwrap_or(0) > 0,
+        "calls to a crashed service fail"
+    );
+    h.get_by_label("clear").click();
+    step_until(&mut h, "the crash to end", |h| {
+        h.state().live.active_faults("svc").is_empty()
+    });
+}

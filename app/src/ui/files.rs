@@ -250,8 +250,10 @@ impl FileState {
         }
     }
 
-    /// Autosaves into `dir` and offers what a crashed session left there.
+    /// Autosaves into `dir` and offers what a crashed session left there. Temporary files
+    /// of autosaves cut short by a crash are removed.
     pub fn enable_autosave(&mut self, dir: PathBuf) {
+        file_io::remove_stale_temps(&dir, None);
         if let Some(recovery) = find_recovery(&dir) {
             self.question = Some(Question::Recover(Box::new(recovery)));
         }

@@ -77,6 +77,16 @@ pub enum AppCommand {
     Status(String),
     /// Run the graph, or pause the run going (Space).
     ToggleRun,
+    /// Start a fault on a node of the live run (`None`: end every fault on it).
+    LiveFault {
+        node: String,
+        kind: Option<flowbench_engine::model::FaultKind>,
+    },
+    /// Rewind an event log's consumer (all when `None`) in the live run.
+    LiveReplay {
+        log: String,
+        consumer: Option<String>,
+    },
     /// Save the live run's report (JSON).
     ExportReport,
     /// Save the live run's time series (CSV).
@@ -243,6 +253,33 @@ impl FlowbenchApp {
             AppCommand::Status(message) => self.set_status(ctx, message),
             AppCommand::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             AppCommand::ToggleRun => self.live.toggle_run(&self.doc),
+            AppCommand::LiveFault { node, kind } => {
+                use flowbench_engine::model::FaultKind;
+                let result = match kind {
+                    // Slow doubles the service time; fail fails everything until cleared.
+                    Some(FaultKind::Slow) => {
+                        self.live.inject(&node, FaultKind::Slow, None, Some(2.0))
+                    }
+                    Some(kind) => self.live.inject(&node, kind, Some(1.0), None),
+                    None => self.live.clear_faults(&node),
+                };
+                let message = match (result, kind) {
+                    (Err(e), _) => e,
+                    (Ok(()), Some(kind)) => format!("Injected {kind:?} on {node}").to_lowercase(),
+                    (Ok(()), None) => format!("Cleared the faults on {node}"),
+                };
+                self.set_status(ctx, message);
+            }
+            AppCommand::LiveReplay { log, consumer } => {
+                let message = match self.live.replay(&log, consumer.as_deref()) {
+                    Ok(()) => match &consumer {
+                        Some(c) => format!("{log}: {c} replays from the start"),
+                        None => format!("{log}: every consumer replays from the start"),
+                    },
+                    Err(e) => e,
+                };
+                self.set_status(ctx, message);
+            }
             AppCommand::ExportReport => {
                 live::export::request(
                     &mut self.live,
@@ -409,6 +446,7 @@ impl eframe::App for FlowbenchApp {
             .resizable(true)
             .default_size(380.0)
             .show(ui, |ui| {
+                self.inspector.live_active = self.live.is_active();
                 inspector::ui(ui, &mut self.doc, &mut self.inspector, &mut self.commands)
             });
         // The canvas paints its own background up to the panel edges.

@@ -694,6 +694,7 @@ impl CanvasState {
         ui: &Ui,
         canvas: Id,
         doc: &mut Document,
+        live_active: bool,
         commands: &mut Vec<AppCommand>,
     ) {
         let Some(menu) = &mut self.menu else { return };
@@ -715,7 +716,7 @@ impl CanvasState {
         .close_behavior(PopupCloseBehavior::CloseOnClickOutside)
         .open_memory(open)
         .show(|ui| {
-            action = menu_items(ui, menu, &self.scene, doc);
+            action = menu_items(ui, menu, &self.scene, doc, live_active);
             if action.is_some() {
                 ui.close();
             }
@@ -761,6 +762,7 @@ impl CanvasState {
                     )));
                 }
             }
+            MenuAction::Live(command) => commands.push(command),
             MenuAction::DeleteEdge(index) => {
                 doc.selection = Selection::default();
                 doc.selection.edges.insert(index);
@@ -942,9 +944,60 @@ enum MenuAction {
     Add(NodeKind),
     Fit,
     SelectAll,
+    /// A command for the live run (fault injection, replay).
+    Live(AppCommand),
 }
 
-fn menu_items(ui: &mut Ui, menu: &mut Menu, scene: &Scene, doc: &Document) -> Option<MenuAction> {
+/// While the graph runs: inject a fault into the node, clear its faults, and for an event
+/// log replay a consumer from the start.
+fn live_menu(ui: &mut Ui, id: &str, doc: &Document, action: &mut Option<MenuAction>) {
+    use flowbench_engine::model::FaultKind;
+    ui.menu_button("Inject fault", |ui| {
+        for (kind, label) in [
+            (FaultKind::Fail, "fail (every call and message)"),
+            (FaultKind::Slow, "slow (service time × 2)"),
+            (FaultKind::Crash, "crash"),
+            (FaultKind::Stop, "stop (takes nothing new)"),
+        ] {
+            if ui.button(label).clicked() {
+                *action = Some(MenuAction::Live(AppCommand::LiveFault {
+                    node: id.to_owned(),
+                    kind: Some(kind),
+                }));
+            }
+        }
+    });
+    if ui.button("Clear faults").clicked() {
+        *action = Some(MenuAction::Live(AppCommand::LiveFault {
+            node: id.to_owned(),
+            kind: None,
+        }));
+    }
+    if doc.node(id).and_then(|n| n.kind()) == Some(NodeKind::EventLog) {
+        ui.menu_button("Replay from start", |ui| {
+            let consumers = doc.graph.edges_from(id).map(|(_, e)| e.to.clone());
+            for consumer in consumers.map(Some).chain([None]) {
+                let label = consumer
+                    .clone()
+                    .unwrap_or_else(|| "every consumer".to_owned());
+                if ui.button(label).clicked() {
+                    *action = Some(MenuAction::Live(AppCommand::LiveReplay {
+                        log: id.to_owned(),
+                        consumer,
+                    }));
+                }
+            }
+        });
+    }
+}
+
+fn menu_items(
+    ui: &mut Ui,
+    menu: &mut Menu,
+    scene: &Scene,
+    doc: &Document,
+    live_active: bool,
+) -> Option<MenuAction> {
     let mut action = None;
     match &menu.target {
         MenuTarget::Node(id) => {
@@ -974,6 +1027,10 @@ fn menu_items(ui: &mut Ui, menu: &mut Menu, scene: &Scene, doc: &Document) -> Op
             }
             ui.separator();
             connect_menu(ui, id, &mut menu.connect, scene, doc, &mut action);
+            if live_active {
+                ui.separator();
+                live_menu(ui, id, doc, &mut action);
+            }
         }
         MenuTarget::Port(id, _) => {
             connect_menu(ui, id, &mut menu.connect, scene, doc, &mut action);

@@ -247,7 +247,8 @@ impl CanvasState {
         });
         if !clean {
             self.overlays(ui, &painter, &response, &palette);
-            self.context_menu(ui, id, doc, commands);
+            let live_active = live.is_some_and(LiveSession::is_active);
+            self.context_menu(ui, id, doc, live_active, commands);
             self.rename_ui(ui, id, doc, &palette);
         }
         self.capture.end_frame(ui.ctx(), rect);

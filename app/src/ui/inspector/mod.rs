@@ -36,6 +36,8 @@ use crate::ui::{AppCommand, Document};
 /// "add edge" row; all of it belongs to the current selection and is reset when it changes.
 #[derive(Default)]
 pub struct InspectorState {
+    /// A live run is going: the node view offers fault injection (set by the app each frame).
+    pub live_active: bool,
     /// What the memory below was made for.
     subject: Option<Subject>,
     memory: Memory,
@@ -134,6 +136,9 @@ fn node_ui(
         .collect();
 
     ui.push_id(("inspector node", id), |ui| {
+        if state.live_active {
+            section(ui, "Live run", |ui| live_faults_ui(ui, doc, id, commands));
+        }
         section(ui, "Node", |ui| {
             identity_ui(ui, doc, &mut state.memory, id, &node_notes)
         });
@@ -167,6 +172,61 @@ fn node_ui(
             graph::apply_fault_edit(doc, edit);
         });
     });
+}
+
+/// While the graph runs: inject a fault into this node now, clear its faults, and for an
+/// event log replay a consumer from the start.
+fn live_faults_ui(ui: &mut egui::Ui, doc: &Document, id: &str, commands: &mut Vec<AppCommand>) {
+    use flowbench_engine::model::FaultKind;
+    ui.label("Faults in the running graph, now:");
+    ui.horizontal_wrapped(|ui| {
+        for (kind, word) in [
+            (FaultKind::Fail, "fail"),
+            (FaultKind::Slow, "slow ×2"),
+            (FaultKind::Crash, "crash"),
+            (FaultKind::Stop, "stop"),
+        ] {
+            if ui
+                .button(word)
+                .on_hover_text("Start this fault now, until cleared")
+                .clicked()
+            {
+                commands.push(AppCommand::LiveFault {
+                    node: id.to_owned(),
+                    kind: Some(kind),
+                });
+            }
+        }
+        if ui
+            .button("clear")
+            .on_hover_text("End every fault on this node now")
+            .clicked()
+        {
+            commands.push(AppCommand::LiveFault {
+                node: id.to_owned(),
+                kind: None,
+            });
+        }
+    });
+    if doc.node(id).and_then(|n| n.kind()) == Some(NodeKind::EventLog) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("replay from start:");
+            let consumers: Vec<String> = doc
+                .graph
+                .edges_from(id)
+                .map(|(_, e)| e.to.clone())
+                .collect();
+            for consumer in consumers.into_iter().map(Some).chain([None]) {
+                let label = consumer.clone().unwrap_or_else(|| "all".to_owned());
+                if ui.button(label).clicked() {
+                    commands.push(AppCommand::LiveReplay {
+                        log: id.to_owned(),
+                        consumer,
+                    });
+                }
+            }
+        });
+    }
 }
 
 /// Every problem of the node at the top, fields named.

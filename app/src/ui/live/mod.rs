@@ -465,6 +465,7 @@ impl LiveSession {
         if (self.run.is_none() || ended) && !self.start(doc) {
             return;
         }
+        self.sync_edits(doc);
         self.send(Command::Run);
         self.asked = Some((true, self.now));
     }
@@ -548,7 +549,11 @@ impl LiveSession {
     fn ensure_started(&mut self, doc: &Document) -> bool {
         match self.state() {
             Some(RunState::Failed(_)) => false,
-            _ if self.run.is_some() => true,
+            _ if self.run.is_some() => {
+                // Edits made since the last frame reach the engine before the step does.
+                self.sync_edits(doc);
+                true
+            }
             _ => self.start(doc),
         }
     }
