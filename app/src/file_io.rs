@@ -1,13 +1,15 @@
 //! Writing files safely, shared by the designer and the command line. Every write goes to a
 //! temporary file in the target's folder, is flushed to disk and then renamed over the
 //! target, so a crash or a full disk leaves the old file or the new one, never half of one.
-//! A [`DiskStamp`] remembers what a file looked like, to notice when someone else changed it.
+//! The temporary file of a write whose process was killed is removed when the same file is
+//! written next. A [`DiskStamp`] remembers what a file looked like, to notice when someone
+//! else changed it.
 
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use flowbench_engine::Graph;
 
@@ -66,6 +68,9 @@ pub fn write_atomic_with(
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
     };
+    if let Some(name) = target.file_name().and_then(|n| n.to_str()) {
+        remove_stale_temps(&dir, Some(name));
+    }
     let (temp_path, mut file) = create_temp_beside(&target, &dir)?;
     let written = write(&mut file)
         .and_then(|()| file.flush())
@@ -79,7 +84,7 @@ pub fn write_atomic_with(
         // The new version keeps the old one's permissions.
         let _ = std::fs::set_permissions(&temp_path, meta.permissions());
         if backup {
-            keep_backup(&target);
+            keep_backup(&target, &dir);
         }
     }
     if let Err(e) = std::fs::rename(&temp_path, &target) {
@@ -88,6 +93,64 @@ pub fn write_atomic_with(
     }
     sync_dir(&dir);
     Ok(())
+}
+
+/// Removes the temporary files that writes into `dir` left when their process was killed
+/// before it could finish (for the target named `name` and its backup, or for every target
+/// with `None`). Temporary files of a process still running are left alone: it may be
+/// writing them now.
+pub fn remove_stale_temps(dir: &Path, name: Option<&str>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let file_name = entry.file_name();
+        let Some((target, pid)) = file_name.to_str().and_then(parse_temp_name) else {
+            continue;
+        };
+        let ours = name.is_none_or(|name| {
+            target
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest == ".bak")
+        });
+        if !ours || pid == std::process::id() {
+            continue;
+        }
+        let stale = match writer_running(pid) {
+            Some(running) => !running,
+            // Where processes cannot be looked up, a day-old unfinished write is stale.
+            None => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE),
+        };
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// How old a temporary file of a process that cannot be looked up must be to count as left
+/// behind.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The target's name and the writing process of a temporary file name
+/// (`.NAME.PID-N.tmp`, as [`create_temp_beside`] makes them).
+fn parse_temp_name(file_name: &str) -> Option<(&str, u32)> {
+    let inner = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, id) = inner.rsplit_once('.')?;
+    let (pid, n) = id.split_once('-')?;
+    if target.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((target, pid.parse().ok()?))
+}
+
+/// Whether the process `pid` runs, where that can be known (Linux).
+fn writer_running(pid: u32) -> Option<bool> {
+    cfg!(target_os = "linux").then(|| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// A new, empty temporary file in `dir`, named after the target.
@@ -108,13 +171,20 @@ fn create_temp_beside(target: &Path, dir: &Path) -> io::Result<(PathBuf, File)> 
 }
 
 /// Keeps the current `target` as its backup: a hard link where the file system has them (the
-/// old version stays intact when the target is renamed over), else a copy. Best effort: a
-/// missing backup never stops a save.
-fn keep_backup(target: &Path) {
+/// old version stays intact when the target is renamed over), else a copy. It is made under a
+/// temporary name and renamed over the previous backup, so a crash leaves the old backup or
+/// the new one, never none. Best effort: a missing backup never stops a save.
+fn keep_backup(target: &Path, dir: &Path) {
     let backup = backup_path(target);
-    let _ = std::fs::remove_file(&backup);
-    if std::fs::hard_link(target, &backup).is_err() {
-        let _ = std::fs::copy(target, &backup);
+    let Ok((temp, file)) = create_temp_beside(&backup, dir) else {
+        return;
+    };
+    drop(file);
+    // The link needs the name free; no one else takes it (it holds our process id).
+    let _ = std::fs::remove_file(&temp);
+    let made = std::fs::hard_link(target, &temp).is_ok() || std::fs::copy(target, &temp).is_ok();
+    if !made || std::fs::rename(&temp, &backup).is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
 }
 
@@ -272,6 +342,41 @@ mod tests {
             std::fs::read_to_string(backup_path(&path)).unwrap(),
             "second"
         );
+    }
+
+    /// A write killed before it finished leaves its temporary file (or its backup's); the
+    /// next write of the same file removes them, while temporary files of other files, of
+    /// writers still running and of other programs stay.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn next_write_removes_what_killed_writes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.json");
+        let gone = u32::MAX - 1;
+        let running = std::os::unix::process::parent_id();
+        let left = [
+            format!(".g.json.{gone}-0.tmp"),
+            format!(".g.json.{gone}-17.tmp"),
+            format!(".g.json.bak.{gone}-2.tmp"),
+        ];
+        let kept = [
+            format!(".g.json.{running}-3.tmp"),
+            format!(".other.json.{gone}-0.tmp"),
+            ".g.json.tmp".to_owned(),
+            ".notes.tmp".to_owned(),
+        ];
+        for name in left.iter().chain(&kept) {
+            std::fs::write(dir.path().join(name), "half").unwrap();
+        }
+        write_atomic(&path, b"new", true).unwrap();
+        let mut expected: Vec<String> = kept.to_vec();
+        expected.push("g.json".to_owned());
+        expected.sort();
+        assert_eq!(entries(dir.path()), expected);
+        // For every file of a folder at once.
+        remove_stale_temps(dir.path(), None);
+        assert!(!dir.path().join(&kept[1]).exists());
+        assert!(dir.path().join(&kept[0]).exists());
     }
 
     /// Saving through a symbolic link replaces the linked file and keeps the link.

@@ -1056,10 +1056,24 @@ fn recover(app: &mut FlowbenchApp, ctx: &egui::Context, recovery: Recovery) {
     layout::fill_missing_positions(&mut graph);
     doc.replace_graph("Recover unsaved work", graph);
     app.doc = doc;
-    let _ = std::fs::remove_file(&recovery.file);
+    // The recovered work goes into this session's autosave before the old one is removed,
+    // so a crash right after recovering still leaves it on disk.
+    let kept = match &mut app.files.autosave {
+        Some(autosave) => autosave.write_now(&app.doc).is_ok(),
+        None => true,
+    };
     app.canvas.request_fit();
-    app.set_status(ctx, "Recovered the unsaved work; save it to keep it");
-    offer_next_recovery(app);
+    if kept {
+        let _ = std::fs::remove_file(&recovery.file);
+        app.set_status(ctx, "Recovered the unsaved work; save it to keep it");
+        offer_next_recovery(app);
+    } else {
+        // The old autosave stays (it would be offered again at once if looked for now).
+        app.set_status(
+            ctx,
+            "Recovered the unsaved work, but autosave cannot write: save it to keep it",
+        );
+    }
 }
 
 fn offer_next_recovery(app: &mut FlowbenchApp) {

@@ -491,6 +491,39 @@ fn recovery_after_a_crash() {
     assert!(harness.state().doc.graph.nodes.is_empty());
 }
 
+/// Recovered work is in this session's autosave the moment it is recovered, before the old
+/// autosave is removed: a crash right after Recover loses nothing.
+#[test]
+fn recovered_work_is_autosaved_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut crashed = Document::new(mm1(), None);
+    crashed.add_node(NodeKind::Sink, [400.0, 400.0]);
+    let mut autosave = Autosave::new(data.clone());
+    autosave.write_now(&crashed).unwrap();
+    let left_behind = pretend_written_by_a_gone_session(autosave.file());
+
+    let mut app = FlowbenchApp::with_document(Document::empty());
+    app.files.enable_autosave(data.clone());
+    let Some(question @ Question::Recover(_)) = app.files.question.clone() else {
+        panic!("recovery expected");
+    };
+    let ctx = egui::Context::default();
+    answer_question(&mut app, &ctx, question, "Recover");
+    assert!(!left_behind.exists());
+    let own = app.files.autosave().unwrap().file().to_owned();
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&own).unwrap()).unwrap();
+    assert_eq!(
+        Graph::from_json_str(&record["graph"].to_string()).unwrap(),
+        crashed.graph
+    );
+    // Were this session killed now, the next one would offer the work again.
+    let mut record = record;
+    record["pid"] = json!(u32::MAX - 1);
+    std::fs::write(&own, record.to_string()).unwrap();
+    assert_eq!(find_recovery(&data).unwrap().graph, crashed.graph);
+}
+
 /// Rewrites an autosave as if a process that has ended wrote it.
 fn pretend_written_by_a_gone_session(file: &Path) -> PathBuf {
     let mut record: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
