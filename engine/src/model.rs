@@ -83,7 +83,7 @@ impl Graph {
                 message: "the file is empty".to_owned(),
             });
         }
-        let raw: RawGraph = serde_json::from_str(text).map_err(ParseError::from_serde)?;
+        let Obj(raw): Obj<RawGraph> = serde_json::from_str(text).map_err(ParseError::from_serde)?;
         Ok(raw.into_graph())
     }
 
@@ -161,12 +161,12 @@ struct RawGraph {
     #[serde(default)]
     seed: u64,
     #[serde(default)]
-    nodes: Vec<RawNode>,
+    nodes: Vec<Obj<RawNode>>,
     #[serde(default)]
-    edges: Vec<Edge>,
+    edges: Vec<Obj<Edge>>,
     #[serde(default)]
-    faults: Vec<Fault>,
-    #[serde(default)]
+    faults: Vec<Obj<Fault>>,
+    #[serde(default, deserialize_with = "unique_keys")]
     ui: Option<Value>,
 }
 
@@ -179,8 +179,139 @@ struct RawNode {
     label: Option<String>,
     #[serde(default)]
     pos: Option<[f64; 2]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     config: Option<Value>,
+}
+
+/// A part of the file that must be a JSON object: a derived struct would also take an array
+/// of its fields in order, which no graph file means (and which gives baffling messages).
+struct Obj<T>(T);
+
+/// What a part of the file is, for "expected ..." in messages.
+trait Object {
+    const WHAT: &'static str;
+}
+
+impl Object for RawGraph {
+    const WHAT: &'static str = "a graph: an object with \"format\" and \"version\"";
+}
+
+impl Object for RawNode {
+    const WHAT: &'static str = "a node: an object with \"id\" and \"kind\"";
+}
+
+impl Object for Edge {
+    const WHAT: &'static str = "an edge: an object with \"from\" and \"to\"";
+}
+
+impl Object for Fault {
+    const WHAT: &'static str = "a fault: an object with \"node\", \"kind\" and \"at_ms\"";
+}
+
+impl<'de, T: Object + Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Obj<T>, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Object + Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::WHAT)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(Obj)
+    }
+}
+
+/// Reads a free-form JSON value (a config, the `ui` object) refusing an object that names a
+/// key twice: JSON would silently keep the last, and the user could not tell which one
+/// counts. serde_json puts the line and column in front of the error.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    // As for any `Option`, null means absent.
+    UniqueKeys::deserialize(d).map(|UniqueKeys(v)| Some(v).filter(|v| !v.is_null()))
+}
+
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<UniqueKeys, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON has no NaN or infinity: a non-finite number becomes null, as in serde_json.
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        UniqueKeys::deserialize(d).map(|v| v.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key \"{key}\" is given twice in one object"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 impl RawGraph {
@@ -194,15 +325,15 @@ impl RawGraph {
             nodes: self
                 .nodes
                 .into_iter()
-                .map(|n| Node {
+                .map(|Obj(n)| Node {
                     config: NodeConfig::from_kind_and_value(&n.kind, n.config),
                     id: n.id,
                     label: n.label,
                     pos: n.pos,
                 })
                 .collect(),
-            edges: self.edges,
-            faults: self.faults,
+            edges: self.edges.into_iter().map(|Obj(e)| e).collect(),
+            faults: self.faults.into_iter().map(|Obj(f)| f).collect(),
             ui: self.ui,
         }
     }
@@ -508,11 +639,33 @@ impl NodeConfig {
             None | Some(Value::Null) => Value::Object(Default::default()),
             Some(v) => v.clone(),
         };
+        if !value.is_object() {
+            // Typed from an array, a config would take its fields by position.
+            let got = match value {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                _ => "true or false",
+            };
+            return NodeConfig::Invalid(InvalidNode {
+                kind: kind.to_owned(),
+                config,
+                problem: InvalidProblem::BadConfig {
+                    field: None,
+                    message: format!("must be an object of settings (got {got})"),
+                },
+            });
+        }
+        /// The typed config, or serde's message and the field at fault where it can be told.
         fn typed<T: DeserializeOwned>(
             v: Value,
             wrap: fn(T) -> NodeConfig,
-        ) -> Result<NodeConfig, serde_json::Error> {
-            T::deserialize(v).map(wrap)
+        ) -> Result<NodeConfig, (String, Option<String>)> {
+            T::deserialize(&v).map(wrap).map_err(|e| {
+                let message = e.to_string();
+                let field = config_error_field(&message).or_else(|| bad_field::<T>(&v));
+                (message, field)
+            })
         }
         let result = match k {
             NodeKind::Producer => typed(value, NodeConfig::Producer),
@@ -528,9 +681,7 @@ impl NodeConfig {
             NodeKind::Projector => typed(value, NodeConfig::Projector),
             NodeKind::Saga => typed(value, NodeConfig::Saga),
         };
-        result.unwrap_or_else(|e| {
-            let message = e.to_string();
-            let field = config_error_field(&message);
+        result.unwrap_or_else(|(message, field)| {
             NodeConfig::Invalid(InvalidNode {
                 kind: kind.to_owned(),
                 config,
@@ -569,6 +720,22 @@ fn config_error_field(message: &str) -> Option<String> {
         .then(|| field.to_owned())
 }
 
+/// The first field of a config object that does not fit on its own (a wrong type or value,
+/// which serde's message does not name). Each value is copied and typed once, so this takes
+/// time in proportion to the config's size.
+fn bad_field<T: DeserializeOwned>(config: &Value) -> Option<String> {
+    let Value::Object(fields) = config else {
+        return None;
+    };
+    fields.iter().find_map(|(key, value)| {
+        let mut one = serde_json::Map::new();
+        one.insert(key.clone(), value.clone());
+        T::deserialize(&Value::Object(one))
+            .is_err()
+            .then(|| key.clone())
+    })
+}
+
 /// How a producer or client spaces its messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -595,7 +762,12 @@ pub enum WhenFull {
 
 /// A duration distribution, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "dist",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    expecting = "a distribution such as {\"dist\": \"exp\", \"mean_ms\": 10}"
+)]
 pub enum Dist {
     Const { ms: f64 },
     Exp { mean_ms: f64 },
@@ -750,7 +922,11 @@ impl Default for ServiceConfig {
 
 /// Worker scaling that follows the depth of the feeding queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "an autoscale object such as {\"min\": 1, \"max\": 8, \"target_depth\": 10}"
+)]
 pub struct Autoscale {
     pub min: u32,
     pub max: u32,
@@ -804,7 +980,10 @@ impl Default for BreakerConfig {
 
 /// When a closed breaker opens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a trip rule: {\"consecutive_failures\": N} or {\"failure_rate\": R, \"window\": N, \"min_calls\": N}"
+)]
 pub enum Trip {
     ConsecutiveFailures {
         consecutive_failures: u32,
@@ -1217,6 +1396,89 @@ mod tests {
         assert!(Graph::from_json_str(&MM1.replacen("\"seed\"", "\"sead\"", 1)).is_err());
         let with_ui = MM1.replacen("\"seed\"", "\"ui\": {\"zoom\": 2, \"x\": [1]}, \"seed\"", 1);
         assert!(Graph::from_json_str(&with_ui).unwrap().ui.is_some());
+    }
+
+    /// A key given twice in a config, a payload or `ui` is refused at its place: JSON
+    /// would silently keep the last one. Top-level and node fields refuse it too.
+    #[test]
+    fn duplicate_keys_are_refused_with_their_place() {
+        let cases = [
+            (
+                r#""config": {"rate_per_sec": 1, "rate_per_sec": -1}"#,
+                "\"rate_per_sec\"",
+            ),
+            (
+                r#""config": {"payload": {"a": [1, {"b": 1, "b": 2}]}}"#,
+                "\"b\"",
+            ),
+            (
+                r#""config": {"limit": 3}, "config": {"limit": 4}"#,
+                "`config`",
+            ),
+        ];
+        for (fields, named) in cases {
+            let text = format!(
+                "{{\"format\": \"flowbench.graph\", \"version\": 1,\n\"nodes\": [\n\
+                 {{\"id\": \"p\", \"kind\": \"producer\", {fields}}}]}}"
+            );
+            let err = Graph::from_json_str(&text).unwrap_err();
+            let ParseError::Syntax { line, message, .. } = &err;
+            assert_eq!(*line, 3, "{err}");
+            assert!(message.contains(named), "{err}");
+        }
+        let ui = r#"{"format": "flowbench.graph", "version": 1, "ui": {"z": 1, "z": 1}}"#;
+        assert!(Graph::from_json_str(ui).is_err());
+        // null still means "absent".
+        let null = r#"{"format": "flowbench.graph", "version": 1, "ui": null,
+                       "nodes": [{"id": "s", "kind": "sink", "config": null}]}"#;
+        let g = Graph::from_json_str(null).unwrap();
+        assert_eq!(g.ui, None);
+        assert_eq!(g.nodes[0].config, NodeConfig::Sink(SinkConfig {}));
+    }
+
+    /// A config value of the wrong type or out of range names its field, as a typo does.
+    #[test]
+    fn wrong_config_value_names_the_field() {
+        for (config, field) in [
+            (r#"{"rate_per_sec": 1, "limit": "ten"}"#, "limit"),
+            (r#"{"limit": 18446744073709551616}"#, "limit"),
+            (r#"{"arrival": 5, "keys": 2}"#, "arrival"),
+        ] {
+            let NodeConfig::Invalid(bad) =
+                NodeConfig::from_kind_and_value("producer", serde_json::from_str(config).ok())
+            else {
+                panic!("{config}: invalid expected")
+            };
+            let InvalidProblem::BadConfig { field: got, .. } = &bad.problem else {
+                panic!("{config}: bad config expected")
+            };
+            assert_eq!(got.as_deref(), Some(field), "{config}");
+        }
+    }
+
+    /// A value of the wrong shape where a graph, node, edge or fault belongs is named in
+    /// the user's words, not by an internal type name.
+    #[test]
+    fn wrong_shapes_are_named_plainly() {
+        for (text, expected) in [
+            ("[]", "expected a graph: an object"),
+            (
+                r#"{"format": "flowbench.graph", "version": 1, "nodes": [3]}"#,
+                "expected a node",
+            ),
+            (
+                r#"{"format": "flowbench.graph", "version": 1, "edges": [3]}"#,
+                "expected an edge",
+            ),
+            (
+                r#"{"format": "flowbench.graph", "version": 1, "faults": [3]}"#,
+                "expected a fault",
+            ),
+        ] {
+            let err = Graph::from_json_str(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("Raw"), "{text}: {err}");
+        }
     }
 
     /// Both trip forms and every distribution parse.

@@ -68,6 +68,12 @@ impl Template {
                     }
                     "$float" => {
                         let (lo, hi) = range(v, &at)?;
+                        if !(hi - lo).is_finite() {
+                            // No number can be drawn evenly from a range wider than f64 holds.
+                            return Err(format!(
+                                "{at}: the range is too wide (high - low must be a finite number)"
+                            ));
+                        }
                         Template::Float(lo, hi)
                     }
                     "$choice" => match v {
@@ -211,6 +217,20 @@ mod tests {
         assert!(err.starts_with("payload.x.$int"), "{err}");
         let err = Template::new(&json!({"x": {"$nope": 1}})).unwrap_err();
         assert!(err.contains("unknown placeholder"), "{err}");
+    }
+
+    /// A float range wider than f64 can hold is refused up front: drawing from it would
+    /// panic. The widest finite range still draws.
+    #[test]
+    fn float_range_must_have_a_finite_width() {
+        let err = Template::new(&json!({"x": {"$float": [-1e308, 1e308]}})).unwrap_err();
+        assert!(
+            err.starts_with("payload.x.$float: the range is too wide"),
+            "{err}"
+        );
+        let t = Template::new(&json!({"$float": [0, 1e308]})).unwrap();
+        let mut rng = Rng::seed_from_u64(1);
+        assert!(t.render(&mut fill(&mut rng)).as_f64().is_some());
     }
 
     /// Dotted paths reach into objects and arrays.

@@ -1,11 +1,12 @@
 //! Graph validation: every problem of a graph at once, errors and warnings, each naming its
 //! node, edge or fault and the field at fault. The order is stable: the graph header, nodes
-//! in file order, edges, faults, then whole-graph checks (call cycles, reachability).
+//! in file order, edges, faults, then whole-graph checks (totals, call cycles, loops without
+//! delay, reachability). It takes time in proportion to the size of the graph.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, VisitMap};
 use serde::Serialize;
@@ -16,6 +17,18 @@ use crate::model::{
     NodeConfig, NodeKind, Place, Ports, ProducerConfig, RouterConfig, RuleOp, SagaConfig,
     ServiceConfig, Trip,
 };
+
+/// Fastest `rate_per_sec` of a producer or client: one message per nanosecond, the tick of
+/// the engine's clock. Faster sources would put messages at one instant without end.
+pub const MAX_RATE_PER_SEC: f64 = 1e9;
+/// Most workers of one service (`concurrency`, or `autoscale.max`); each takes memory.
+pub const MAX_WORKERS: u32 = 100_000;
+/// Most workers of all services of a graph together.
+pub const MAX_TOTAL_WORKERS: u64 = 1_000_000;
+/// Most partitions of one topic; each subscriber keeps a buffer per partition.
+pub const MAX_PARTITIONS: u32 = 10_000;
+/// Most partition buffers (partitions × subscribers) of all topics of a graph together.
+pub const MAX_TOTAL_PARTITION_BUFFERS: u64 = 1_000_000;
 
 /// Every problem of `graph`, errors and warnings, in a stable order.
 pub fn validate(graph: &Graph) -> Vec<Diagnostic> {
@@ -31,36 +44,69 @@ pub fn validate(graph: &Graph) -> Vec<Diagnostic> {
     for (i, fault) in graph.faults.iter().enumerate() {
         check_fault(&ix, i, fault, &mut found);
     }
+    check_totals(&ix, &mut found);
     check_call_cycles(&ix, &mut found);
+    check_instant_loops(&ix, &mut found);
     check_reachability(&ix, &mut found);
     found
 }
 
-/// Lookups shared by the checks.
+/// Lookups shared by the checks. Every per-node question about edges is answered from these
+/// maps, so validation takes time in proportion to the size of the graph, however many nodes
+/// and edges it has.
 struct Index<'g> {
     graph: &'g Graph,
     /// The first node of each id; a repeated id is reported and otherwise ignored.
     by_id: HashMap<&'g str, usize>,
     /// The first edge of each (from, to, port), to spot repeated edges.
     first_edge: HashMap<(&'g str, &'g str, &'g str), usize>,
+    /// Edges leaving each id, in file order.
+    from: HashMap<&'g str, Vec<usize>>,
+    /// Edges arriving at each id, in file order.
+    to: HashMap<&'g str, Vec<usize>>,
+    /// Edges leaving each (id, port), in file order.
+    on_port: HashMap<(&'g str, &'g str), Vec<usize>>,
+    /// (from, to) of every edge, whatever its port.
+    linked: HashSet<(&'g str, &'g str)>,
+    /// The port names of each router (by node index): those its rules and default_port name.
+    router_ports: HashMap<usize, HashSet<&'g str>>,
 }
 
 impl<'g> Index<'g> {
     fn new(graph: &'g Graph) -> Index<'g> {
         let mut by_id = HashMap::new();
+        let mut router_ports = HashMap::new();
         for (i, node) in graph.nodes.iter().enumerate() {
             by_id.entry(node.id.as_str()).or_insert(i);
+            if let NodeConfig::Router(router) = &node.config {
+                let rule_ports = router.rules.iter().map(|r| r.port.as_str());
+                let ports: HashSet<&str> =
+                    rule_ports.chain(router.default_port.as_deref()).collect();
+                router_ports.insert(i, ports);
+            }
         }
         let mut first_edge = HashMap::new();
+        let mut from: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut to: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut on_port: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        let mut linked = HashSet::new();
         for (i, e) in graph.edges.iter().enumerate() {
-            first_edge
-                .entry((e.from.as_str(), e.to.as_str(), e.port.as_str()))
-                .or_insert(i);
+            let (f, t, p) = (e.from.as_str(), e.to.as_str(), e.port.as_str());
+            first_edge.entry((f, t, p)).or_insert(i);
+            from.entry(f).or_default().push(i);
+            to.entry(t).or_default().push(i);
+            on_port.entry((f, p)).or_default().push(i);
+            linked.insert((f, t));
         }
         Index {
             graph,
             by_id,
             first_edge,
+            from,
+            to,
+            on_port,
+            linked,
+            router_ports,
         }
     }
 
@@ -86,22 +132,54 @@ impl<'g> Index<'g> {
         for _ in &graph.nodes {
             flow.add_node(());
         }
+        let mut added = HashSet::new();
         for edge in graph.edges.iter().filter(|e| keep(e)) {
             let from = self.by_id.get(edge.from.as_str());
             let to = self.by_id.get(edge.to.as_str());
-            if let (Some(&from), Some(&to)) = (from, to) {
-                flow.update_edge(NodeIndex::new(from), NodeIndex::new(to), ());
+            if let (Some(&from), Some(&to)) = (from, to)
+                && added.insert((from, to))
+            {
+                flow.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
             }
         }
         flow
     }
 
-    /// Edges leaving node `id` through `port`.
+    fn edges<'a>(&'a self, list: Option<&'a Vec<usize>>) -> impl Iterator<Item = &'g Edge> + 'a {
+        let edges = &self.graph.edges;
+        list.into_iter().flatten().map(move |&i| &edges[i])
+    }
+
+    /// Edges leaving node `id`, in file order.
+    fn edges_from<'a>(&'a self, id: &str) -> impl Iterator<Item = &'g Edge> + 'a {
+        self.edges(self.from.get(id))
+    }
+
+    /// Edges arriving at node `id`, in file order.
+    fn edges_to<'a>(&'a self, id: &str) -> impl Iterator<Item = &'g Edge> + 'a {
+        self.edges(self.to.get(id))
+    }
+
+    /// Edges leaving node `id` through `port`, in file order.
     fn edges_on<'a>(&'a self, id: &'a str, port: &'a str) -> impl Iterator<Item = &'g Edge> + 'a {
-        self.graph
-            .edges
-            .iter()
-            .filter(move |e| e.from == id && e.port == port)
+        self.edges(self.on_port.get(&(id, port)))
+    }
+
+    /// Whether some edge goes from `from` to `to`.
+    fn has_edge(&self, from: &str, to: &str) -> bool {
+        self.linked.contains(&(from, to))
+    }
+
+    /// Whether node `from` (the first of its id) has an output port of this name.
+    fn has_port(&self, from: &Node, kind: NodeKind, port: &str) -> bool {
+        match self
+            .by_id
+            .get(from.id.as_str())
+            .and_then(|i| self.router_ports.get(i))
+        {
+            Some(ports) => ports.contains(port),
+            None => kind.output_ports().allows(port),
+        }
     }
 }
 
@@ -166,7 +244,8 @@ impl<'a> Fields<'a> {
             self.error(
                 field,
                 format!(
-                    "negative or NaN rate: must be a finite number >= 0 per second (got {value})"
+                    "negative or NaN rate: must be a finite number >= 0 per second (got {})",
+                    num(value)
                 ),
             );
         } else if value == 0.0 {
@@ -178,7 +257,7 @@ impl<'a> Fields<'a> {
         if !(0.0..=1.0).contains(&value) {
             self.error(
                 field,
-                format!("must be a probability in 0..=1 (got {value})"),
+                format!("must be a probability in 0..=1 (got {})", num(value)),
             );
         }
     }
@@ -187,7 +266,10 @@ impl<'a> Fields<'a> {
         if !(value.is_finite() && value >= 0.0) {
             self.error(
                 field,
-                format!("must be a finite number of milliseconds >= 0 (got {value})"),
+                format!(
+                    "must be a finite number of milliseconds >= 0 (got {})",
+                    num(value)
+                ),
             );
         }
     }
@@ -196,7 +278,10 @@ impl<'a> Fields<'a> {
         if !(value.is_finite() && value > 0.0) {
             self.error(
                 field,
-                format!("must be a finite number of milliseconds > 0 (got {value})"),
+                format!(
+                    "must be a finite number of milliseconds > 0 (got {})",
+                    num(value)
+                ),
             );
         }
     }
@@ -209,14 +294,42 @@ impl<'a> Fields<'a> {
         } else if !(value.is_finite() && value >= lower) {
             self.error(
                 field,
-                format!("must be at least {lower_name} ({lower}) (got {value})"),
+                format!(
+                    "must be at least {lower_name} ({}) (got {})",
+                    num(lower),
+                    num(value)
+                ),
             );
         }
     }
 
     fn positive(&mut self, field: &str, value: f64) {
         if !(value.is_finite() && value > 0.0) {
-            self.error(field, format!("must be a finite number > 0 (got {value})"));
+            self.error(
+                field,
+                format!("must be a finite number > 0 (got {})", num(value)),
+            );
+        }
+    }
+
+    /// A rate of new messages: no faster than the clock can tell apart.
+    fn source_rate(&mut self, field: &str, value: f64) {
+        if value.is_finite() && value > MAX_RATE_PER_SEC {
+            self.error(
+                field,
+                format!(
+                    "must be at most {} per second, one per nanosecond of the engine's clock \
+                     (got {})",
+                    num(MAX_RATE_PER_SEC),
+                    num(value)
+                ),
+            );
+        }
+    }
+
+    fn at_most(&mut self, field: &str, value: u32, max: u32) {
+        if value > max {
+            self.error(field, format!("must be at most {max} (got {value})"));
         }
     }
 
@@ -293,6 +406,7 @@ fn check_node(ix: &Index, i: usize, node: &Node, found: &mut Vec<Diagnostic>) {
         }
         NodeConfig::Topic(c) => {
             f.at_least_one("partitions", c.partitions.into());
+            f.at_most("partitions", c.partitions, MAX_PARTITIONS);
             f.bound("subscriber_capacity", c.subscriber_capacity, "unbounded");
             check_has_consumer(ix, node, &mut f);
         }
@@ -370,6 +484,7 @@ fn check_invalid(bad: &InvalidNode, f: &mut Fields) {
 fn check_producer(c: &ProducerConfig, f: &mut Fields) {
     let never = "the producer never sends a message";
     f.rate("rate_per_sec", c.rate_per_sec, never);
+    f.source_rate("rate_per_sec", c.rate_per_sec);
     if c.limit == Some(0) {
         f.warning("limit", format!("limit is 0: {never}"));
     }
@@ -379,6 +494,7 @@ fn check_producer(c: &ProducerConfig, f: &mut Fields) {
 fn check_client(ix: &Index, node: &Node, c: &ClientConfig, f: &mut Fields) {
     let never = "the client never sends a request";
     f.rate("rate_per_sec", c.rate_per_sec, never);
+    f.source_rate("rate_per_sec", c.rate_per_sec);
     if c.limit == Some(0) {
         f.warning("limit", format!("limit is 0: {never}"));
     }
@@ -389,6 +505,7 @@ fn check_client(ix: &Index, node: &Node, c: &ClientConfig, f: &mut Fields) {
 
 fn check_service(ix: &Index, node: &Node, c: &ServiceConfig, f: &mut Fields) {
     f.at_least_one("concurrency", c.concurrency.into());
+    f.at_most("concurrency", c.concurrency, MAX_WORKERS);
     f.dist("service_time", &c.service_time);
     f.probability("failure_rate", c.failure_rate);
     f.ms_at_least_zero("retry_backoff_ms", c.retry_backoff_ms);
@@ -401,6 +518,7 @@ fn check_service(ix: &Index, node: &Node, c: &ServiceConfig, f: &mut Fields) {
             );
         } else {
             f.at_least_one("autoscale.max", a.max.into());
+            f.at_most("autoscale.max", a.max, MAX_WORKERS);
         }
         f.positive("autoscale.target_depth", a.target_depth);
         f.ms_at_least_zero("autoscale.cooldown_ms", a.cooldown_ms);
@@ -408,9 +526,8 @@ fn check_service(ix: &Index, node: &Node, c: &ServiceConfig, f: &mut Fields) {
     // A service that only answers calls replies to its caller; one fed by messages passes
     // its results on through `out`.
     let fed_by_messages = ix
-        .graph
         .edges_to(&node.id)
-        .any(|(_, e)| ix.kind(&e.from).is_some() && !ix.is_call(e));
+        .any(|e| ix.kind(&e.from).is_some() && !ix.is_call(e));
     if fed_by_messages {
         check_port_has_edge(ix, node, "out", None, f);
     }
@@ -473,7 +590,7 @@ fn check_gateway(ix: &Index, node: &Node, c: &GatewayConfig, f: &mut Fields) {
             "every request is rejected (null means no limit)",
         );
     }
-    let routes: Vec<&Edge> = ix.graph.edges_from(&node.id).map(|(_, e)| e).collect();
+    let routes: Vec<&Edge> = ix.edges_from(&node.id).collect();
     if routes.is_empty() {
         f.error_here("needs at least one route: no edge leaves it");
     } else if let (GatewayMode::Route, Some(field)) = (c.mode, &c.route_by)
@@ -542,7 +659,7 @@ fn check_saga_target(ix: &Index, saga: &Node, field: &str, target: &str, f: &mut
         f.error(field, format!("no node has id '{target}'"));
         return;
     };
-    if ix.graph.edges_from(&saga.id).any(|(_, e)| e.to == target) {
+    if ix.has_edge(&saga.id, target) {
         return;
     }
     f.error(
@@ -622,11 +739,7 @@ fn check_edge(ix: &Index, i: usize, edge: &Edge, found: &mut Vec<Diagnostic>) {
 
     let Some(from) = from else { return };
     let Some(from_kind) = from.kind() else { return };
-    let has_port = match &from.config {
-        NodeConfig::Router(router) => router.has_port(&edge.port),
-        _ => from_kind.output_ports().allows(&edge.port),
-    };
-    if !has_port {
+    if !ix.has_port(from, from_kind, &edge.port) {
         f.error("port", no_such_port(from, from_kind, &edge.port));
         return;
     }
@@ -656,17 +769,16 @@ fn check_edge(ix: &Index, i: usize, edge: &Edge, found: &mut Vec<Diagnostic>) {
 fn no_such_port(from: &Node, kind: NodeKind, port: &str) -> String {
     match (&from.config, kind.output_ports()) {
         (NodeConfig::Router(router), _) => {
-            let mut ports: Vec<&str> = Vec::new();
+            let mut seen = HashSet::new();
             let rule_ports = router.rules.iter().map(|r| r.port.as_str());
-            for name in rule_ports.chain(router.default_port.as_deref()) {
-                if !ports.contains(&name) {
-                    ports.push(name);
-                }
-            }
-            let named = if ports.is_empty() {
-                "none".to_owned()
-            } else {
-                quoted(&ports)
+            let ports: Vec<&str> = rule_ports
+                .chain(router.default_port.as_deref())
+                .filter(|name| seen.insert(*name))
+                .collect();
+            let named = match ports.len() {
+                0 => "none".to_owned(),
+                n if n > LISTED => format!("{} and {} more", quoted(&ports[..LISTED]), n - LISTED),
+                _ => quoted(&ports),
             };
             format!(
                 "this router has no port '{port}': its ports are those its rules and \
@@ -680,6 +792,9 @@ fn no_such_port(from: &Node, kind: NodeKind, port: &str) -> String {
         (_, Ports::Any) => format!("a {kind} has no port '{port}'"),
     }
 }
+
+/// Most names one message lists; a longer list ends with how many more there are.
+const LISTED: usize = 20;
 
 fn not_callable(kind: NodeKind) -> String {
     let callable: Vec<&str> = NodeKind::ALL
@@ -754,7 +869,9 @@ fn check_replay(ix: &Index, fault: &Fault, f: &mut Fields) {
         f.warning("until_ms", "ignored: a replay happens at at_ms");
     }
     if let Some(consumer) = &fault.consumer
-        && !ix.edges_on(&fault.node, "out").any(|e| &e.to == consumer)
+        && !ix
+            .first_edge
+            .contains_key(&(fault.node.as_str(), consumer.as_str(), "out"))
     {
         f.error(
             "consumer",
@@ -766,12 +883,101 @@ fn check_replay(ix: &Index, fault: &Fault, f: &mut Fields) {
     }
 }
 
+/// What a graph asks the engine to keep for all of its nodes together: workers of services
+/// and partition buffers of topics. Each node is bounded on its own; this bounds their sum,
+/// so that a graph of many large nodes cannot take more memory than the machine has.
+fn check_totals(ix: &Index, found: &mut Vec<Diagnostic>) {
+    let mut workers: u64 = 0;
+    let mut buffers: u64 = 0;
+    for node in &ix.graph.nodes {
+        match &node.config {
+            NodeConfig::Service(c) => {
+                // A node over its own bound is reported on the node; count it at the bound.
+                let most = c.autoscale.as_ref().map_or(c.concurrency, |a| a.max);
+                workers += u64::from(most.min(MAX_WORKERS));
+            }
+            NodeConfig::Topic(c) => {
+                let subscribers = ix.edges_on(&node.id, "out").count() as u64;
+                let partitions = u64::from(c.partitions.clamp(1, MAX_PARTITIONS));
+                buffers = buffers.saturating_add(partitions * subscribers);
+            }
+            _ => {}
+        }
+    }
+    let place = || Place::Graph {
+        field: Some("nodes".to_owned()),
+    };
+    if workers > MAX_TOTAL_WORKERS {
+        found.push(Diagnostic::error(
+            place(),
+            format!(
+                "the services have {workers} workers in all (concurrency, or autoscale.max); \
+                 a graph may have at most {MAX_TOTAL_WORKERS}"
+            ),
+        ));
+    }
+    if buffers > MAX_TOTAL_PARTITION_BUFFERS {
+        found.push(Diagnostic::error(
+            place(),
+            format!(
+                "the topics keep {buffers} partition buffers in all (partitions × \
+                 subscribers); a graph may have at most {MAX_TOTAL_PARTITION_BUFFERS}"
+            ),
+        ));
+    }
+}
+
+/// Whether a node can pass a message on in less than one tick (1 ns) of the clock: channels
+/// and routers always do, a service does when its mean service time is below a tick.
+fn passes_on_at_once(node: &Node) -> bool {
+    match &node.config {
+        NodeConfig::Queue(_)
+        | NodeConfig::Topic(_)
+        | NodeConfig::Router(_)
+        | NodeConfig::EventLog(_) => true,
+        NodeConfig::Service(c) => c.service_time.mean_ms() < 1e-6,
+        _ => false,
+    }
+}
+
+/// A message on a loop whose nodes all pass it on at once would circle forever at one
+/// instant: simulated time could never move on, and a run would never end.
+fn check_instant_loops(ix: &Index, found: &mut Vec<Diagnostic>) {
+    let graph = ix.graph;
+    let at_once = |id: &str| ix.node(id).is_some_and(passes_on_at_once);
+    // A self-edge is reported on the edge itself.
+    let flow =
+        ix.flow_graph(|e| e.from != e.to && !ix.is_call(e) && at_once(&e.from) && at_once(&e.to));
+    let mut loops: Vec<Vec<usize>> = kosaraju_scc(&flow)
+        .into_iter()
+        .filter(|scc| scc.len() > 1)
+        .map(|scc| cycle_through_first(&flow, &scc))
+        .collect();
+    loops.sort();
+    for cycle in loops {
+        let mut names: Vec<&str> = cycle.iter().map(|&i| graph.nodes[i].id.as_str()).collect();
+        names.push(names[0]);
+        let first = &graph.nodes[cycle[0]];
+        found.push(Diagnostic::error(
+            Place::Node {
+                id: first.id.clone(),
+                field: None,
+            },
+            format!(
+                "loop without delay would stop the clock: {} (a message on it circles forever \
+                 at one instant; give a service on the loop a service_time)",
+                names.join(" -> ")
+            ),
+        ));
+    }
+}
+
 /// Synchronous calls that come back around to a caller wait on themselves forever.
 fn check_call_cycles(ix: &Index, found: &mut Vec<Diagnostic>) {
     let graph = ix.graph;
     // A self-edge is reported on the edge itself.
     let calls = ix.flow_graph(|e| e.from != e.to && ix.is_call(e));
-    let mut cycles: Vec<Vec<usize>> = tarjan_scc(&calls)
+    let mut cycles: Vec<Vec<usize>> = kosaraju_scc(&calls)
         .into_iter()
         .filter(|scc| scc.len() > 1)
         .map(|scc| cycle_through_first(&calls, &scc))
@@ -876,6 +1082,17 @@ fn check_reachability(ix: &Index, found: &mut Vec<Diagnostic>) {
                 "not reachable from any producer or client: it never gets a message",
             ));
         }
+    }
+}
+
+/// A number as the user would write it: plain, or with an exponent when very large or small
+/// (`1e308`, not 309 digits).
+fn num(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-6..1e15).contains(&magnitude) {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
     }
 }
 
@@ -1037,7 +1254,7 @@ mod tests {
         );
         assert!(
             got.iter()
-                .any(|l| l.starts_with("node 'w': config: does not fit a service: invalid value")),
+                .any(|l| l.starts_with("node 'w': concurrency: invalid value: integer `-1`")),
             "{got:?}"
         );
     }
@@ -1628,5 +1845,169 @@ mod tests {
         );
         let errors = validate(&g).iter().filter(|d| d.is_error()).count();
         assert_eq!(errors, 5);
+    }
+
+    /// A source faster than one message per nanosecond is refused: the clock could not
+    /// tell its messages apart and time would stand still. The number prints as written.
+    #[test]
+    fn rates_above_the_clock_tick() {
+        let g = graph(
+            r#"{"id": "p", "kind": "producer", "config": {"rate_per_sec": 1e308}},
+               {"id": "c", "kind": "client", "config": {"rate_per_sec": 2e9}},
+               {"id": "ok", "kind": "producer", "config": {"rate_per_sec": 1e9}},
+               {"id": "w", "kind": "service"}"#,
+            r#"{"from": "p", "to": "w"}, {"from": "c", "to": "w"}, {"from": "ok", "to": "w"}"#,
+            "",
+        );
+        assert_reports(
+            &g,
+            &[
+                "node 'p': rate_per_sec: must be at most 1000000000 per second, one per \
+                 nanosecond of the engine's clock (got 1e308)",
+                "node 'c': rate_per_sec: must be at most 1000000000 per second, one per \
+                 nanosecond of the engine's clock (got 2000000000)",
+            ],
+        );
+        assert_silent_on(&g, "node 'ok'");
+    }
+
+    /// Workers and partitions are memory: one node may not ask for more than its bound, and
+    /// a node over it is reported once, on the node.
+    #[test]
+    fn worker_and_partition_bounds() {
+        let g = graph(
+            r#"{"id": "p", "kind": "producer"}, {"id": "t", "kind": "topic",
+                "config": {"partitions": 4294967295}},
+               {"id": "w", "kind": "service", "config": {"concurrency": 4000000000}},
+               {"id": "a", "kind": "service",
+                "config": {"autoscale": {"min": 1, "max": 100001}}}"#,
+            r#"{"from": "p", "to": "t"}, {"from": "t", "to": "w"}, {"from": "t", "to": "a"}"#,
+            "",
+        );
+        assert_reports(
+            &g,
+            &[
+                "node 't': partitions: must be at most 10000 (got 4294967295)",
+                "node 'w': concurrency: must be at most 100000 (got 4000000000)",
+                "node 'a': autoscale.max: must be at most 100000 (got 100001)",
+            ],
+        );
+        assert_silent_on(&g, "graph");
+    }
+
+    /// Many nodes each within their bound may still ask for too much together.
+    #[test]
+    fn totals_over_many_nodes() {
+        let services: Vec<String> = (0..11)
+            .map(|i| {
+                format!(
+                    r#"{{"id": "w{i}", "kind": "service", "config": {{"concurrency": 100000}}}}"#
+                )
+            })
+            .collect();
+        let subscribers: Vec<String> = (0..101)
+            .map(|i| format!(r#"{{"id": "s{i}", "kind": "sink"}}"#))
+            .collect();
+        let edges: Vec<String> = (0..101)
+            .map(|i| format!(r#"{{"from": "t", "to": "s{i}"}}"#))
+            .collect();
+        let g = graph(
+            &format!(
+                r#"{}, {}, {{"id": "t", "kind": "topic", "config": {{"partitions": 10000}}}}"#,
+                services.join(", "),
+                subscribers.join(", ")
+            ),
+            &edges.join(", "),
+            "",
+        );
+        assert_reports(
+            &g,
+            &[
+                "graph: nodes: the services have 1100000 workers in all (concurrency, or \
+                 autoscale.max); a graph may have at most 1000000",
+                "graph: nodes: the topics keep 1010000 partition buffers in all (partitions × \
+                 subscribers); a graph may have at most 1000000",
+            ],
+        );
+    }
+
+    /// A loop of nodes that all pass a message on at once would keep the clock at one
+    /// instant forever; a service that takes time on the loop breaks it.
+    #[test]
+    fn loops_without_delay() {
+        let g = graph(
+            r#"{"id": "p", "kind": "producer"}, {"id": "q", "kind": "queue"},
+               {"id": "r", "kind": "router"},
+               {"id": "q2", "kind": "queue"}, {"id": "fast", "kind": "service",
+                "config": {"service_time": {"dist": "const", "ms": 0}}},
+               {"id": "q3", "kind": "queue"}, {"id": "slow", "kind": "service",
+                "config": {"service_time": {"dist": "const", "ms": 0.001}}}"#,
+            r#"{"from": "p", "to": "q"}, {"from": "q", "to": "r"}, {"from": "r", "to": "q"},
+               {"from": "p", "to": "q2"}, {"from": "q2", "to": "fast"},
+               {"from": "fast", "to": "q2", "port": "error"}, {"from": "fast", "to": "q2"},
+               {"from": "p", "to": "q3"}, {"from": "q3", "to": "slow"}, {"from": "slow", "to": "q3"}"#,
+            "",
+        );
+        let loops: Vec<String> = lines(&g)
+            .into_iter()
+            .filter(|l| l.contains("loop without delay"))
+            .collect();
+        assert_eq!(
+            loops,
+            [
+                "node 'q': loop without delay would stop the clock: q -> r -> q (a message on it \
+                 circles forever at one instant; give a service on the loop a service_time)",
+                "node 'q2': loop without delay would stop the clock: q2 -> fast -> q2 (a message \
+                 on it circles forever at one instant; give a service on the loop a service_time)",
+            ]
+        );
+    }
+
+    /// A router with very many ports names the first few in a bad port's message, not all.
+    #[test]
+    fn long_port_lists_are_cut() {
+        let rules: Vec<String> = (0..30)
+            .map(|i| format!(r#"{{"field": "k", "op": "==", "value": {i}, "port": "p{i}"}}"#))
+            .collect();
+        let g = graph(
+            &format!(
+                r#"{{"id": "r", "kind": "router", "config": {{"rules": [{}]}}}},
+                   {{"id": "s", "kind": "sink"}}"#,
+                rules.join(", ")
+            ),
+            r#"{"from": "r", "to": "s", "port": "nope"}"#,
+            "",
+        );
+        let line = lines(&g)
+            .into_iter()
+            .find(|l| l.starts_with("edge 0"))
+            .unwrap();
+        assert!(line.ends_with("'p18', 'p19' and 11 more)"), "{line}");
+    }
+
+    /// Validation time grows with the graph, not with its square: 100,000 nodes in a chain,
+    /// each looking up its edges, take well under a second of work.
+    #[test]
+    fn large_graphs_validate_in_linear_time() {
+        let n = 100_000;
+        let mut nodes = vec![r#"{"id": "p", "kind": "producer"}"#.to_owned()];
+        let mut edges = Vec::new();
+        for i in 0..n {
+            nodes.push(format!(r#"{{"id": "q{i}", "kind": "queue"}}"#));
+            let from = if i == 0 {
+                "p".to_owned()
+            } else {
+                format!("q{}", i - 1)
+            };
+            edges.push(format!(r#"{{"from": "{from}", "to": "q{i}"}}"#));
+        }
+        let g = graph(&nodes.join(","), &edges.join(","), "");
+        let started = std::time::Instant::now();
+        let found = validate(&g);
+        let took = started.elapsed();
+        // One warning: the last queue has no consumer.
+        assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
+        // Quadratic work would take minutes; allow for a slow, shared machine.
+        assert!(took.as_secs_f64() < 10.0, "validation took {took:?}");
     }
 }

@@ -66,7 +66,9 @@ pub fn diagnostic_lines(file: &Path, diagnostics: &[Diagnostic]) -> Vec<String> 
 /// Keeps a problem on one line even when a message spans several, so that each printed line
 /// is exactly one problem.
 fn one_line(text: String) -> String {
-    if text.contains(['\n', '\r']) {
+    // Two single-character searches: each is a fast memchr, also in a debug build, which
+    // matters when a file has 100,000 problems.
+    if text.contains('\n') || text.contains('\r') {
         text.split(['\n', '\r'])
             .map(str::trim)
             .filter(|part| !part.is_empty())

@@ -467,6 +467,9 @@ impl Ctx<'_> {
     }
 }
 
+/// The longest duration one draw gives, in nanoseconds (about 146 years).
+const LONGEST_DRAW_NS: f64 = u64::MAX as f64 / 4.0;
+
 /// A duration distribution ready to draw from, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sampler {
@@ -483,9 +486,10 @@ impl Sampler {
             Dist::Exp { mean_ms } => Sampler::Exp {
                 mean_ns: mean_ms * 1e6,
             },
+            // Finite bounds: drawing from a range that reaches infinity would panic.
             Dist::Uniform { min_ms, max_ms } => Sampler::Uniform {
-                min_ns: min_ms * 1e6,
-                max_ns: max_ms * 1e6,
+                min_ns: (min_ms * 1e6).clamp(0.0, LONGEST_DRAW_NS),
+                max_ns: (max_ms * 1e6).clamp(0.0, LONGEST_DRAW_NS),
             },
             Dist::Lognormal { median_ms, p99_ms } => Sampler::LogNormal {
                 mu: (median_ms * 1e6).ln(),
@@ -522,10 +526,47 @@ impl Sampler {
                 (mu + sigma * rng.sample::<f64, _>(StandardNormal)).exp()
             }
         };
-        if ns.is_finite() && ns > 0.0 {
-            ns.round().min(u64::MAX as f64 / 4.0) as Time
+        // A draw too long to count (infinite, from a huge mean or a tiny rate) is the
+        // longest one, never 0: a zero gap would repeat at one instant without end.
+        if ns > 0.0 {
+            ns.round().min(LONGEST_DRAW_NS) as Time
         } else {
             0
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// Durations beyond what the clock can count (a uniform up to 1e308 ms, an exponential
+    /// whose mean overflows, the gap of a source at 1e-300 per second) draw the longest
+    /// duration: never a panic, and never a zero gap that would repeat at one instant.
+    #[test]
+    fn huge_durations_saturate() {
+        let mut rng = Rng::seed_from_u64(7);
+        let samplers = [
+            Sampler::new(&Dist::Uniform {
+                min_ms: 0.0,
+                max_ms: 1e308,
+            }),
+            Sampler::new(&Dist::Exp { mean_ms: 1e308 }),
+            Sampler::new(&Dist::Lognormal {
+                median_ms: 1e-300,
+                p99_ms: 1e308,
+            }),
+            Sampler::interarrival(1e-300, true).unwrap(),
+        ];
+        for sampler in samplers {
+            for _ in 0..100 {
+                let ns = sampler.sample(&mut rng);
+                assert!(ns as f64 <= LONGEST_DRAW_NS, "{sampler:?}: {ns}");
+            }
+        }
+        let gap = Sampler::interarrival(1e-300, true).unwrap();
+        assert!((0..100).all(|_| gap.sample(&mut rng) > 0));
     }
 }

@@ -5,14 +5,15 @@
 
 pub(crate) mod core;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use indexmap::IndexMap;
-use petgraph::algo::is_cyclic_directed;
+use petgraph::algo::toposort;
 use petgraph::graphmap::DiGraphMap;
 use rand::SeedableRng;
 
-use crate::model::{Diagnostic, FaultKind, Graph, NodeConfig};
+use crate::model::{Diagnostic, Edge, FaultKind, Graph, NodeConfig};
 use crate::nodes::{
     Behavior, Breaker, Client, EventLog, Gateway, NodeState, Producer, Projector, Queue, Route,
     Router, Saga, Service, Sink, Step, Topic, with_node,
@@ -94,13 +95,25 @@ impl Simulation {
             .enumerate()
             .map(|(i, n)| (n.id.as_str(), i as NodeId))
             .collect();
+        // Each node's edges, found without scanning every edge of the graph (a graph may have
+        // 100,000 nodes): leaving and arriving, and targets by (source, port), in file order.
+        let mut out_edges: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        let mut in_edges: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        let mut by_port: HashMap<&str, HashMap<&str, Vec<NodeId>>> = HashMap::new();
+        for e in &graph.edges {
+            out_edges.entry(&e.from).or_default().push(e);
+            in_edges.entry(&e.to).or_default().push(e);
+            if let Some(&to) = index.get(e.to.as_str()) {
+                let ports = by_port.entry(&e.from).or_default();
+                ports.entry(&e.port).or_default().push(to);
+            }
+        }
         let targets = |from: &str, port: &str| -> Vec<NodeId> {
-            graph
-                .edges
-                .iter()
-                .filter(|e| e.from == from && e.port == port)
-                .filter_map(|e| index.get(e.to.as_str()).copied())
-                .collect()
+            by_port
+                .get(from)
+                .and_then(|ports| ports.get(port))
+                .cloned()
+                .unwrap_or_default()
         };
         let id_of = |n: NodeId| graph.nodes[n as usize].id.clone();
         let node_of = |id: &str| index[id];
@@ -124,15 +137,19 @@ impl Simulation {
                 }
                 NodeConfig::Service(c) => {
                     // Queues feeding the service: what its autoscaler watches.
-                    let feeders = graph
-                        .edges_to(&n.id)
-                        .filter(|(_, e)| {
+                    let feeders = in_edges
+                        .get(n.id.as_str())
+                        .into_iter()
+                        .flatten()
+                        .filter(|e| {
                             matches!(
-                                graph.node(&e.from).map(|f| &f.config),
+                                index
+                                    .get(e.from.as_str())
+                                    .map(|&f| &graph.nodes[f as usize].config),
                                 Some(NodeConfig::Queue(_))
                             )
                         })
-                        .map(|(_, e)| node_of(&e.from))
+                        .map(|e| node_of(&e.from))
                         .collect();
                     NodeState::Service(Service::new(
                         c,
@@ -149,9 +166,11 @@ impl Simulation {
                     targets(&n.id, "fallback"),
                 )),
                 NodeConfig::Gateway(c) => {
-                    let routes = graph
-                        .edges_from(&n.id)
-                        .map(|(_, e)| Route {
+                    let routes = out_edges
+                        .get(n.id.as_str())
+                        .into_iter()
+                        .flatten()
+                        .map(|e| Route {
                             port: e.port.clone(),
                             target: node_of(&e.to),
                             target_id: e.to.clone(),
@@ -161,8 +180,9 @@ impl Simulation {
                 }
                 NodeConfig::Router(c) => {
                     let mut ports: Vec<(String, Vec<NodeId>)> = Vec::new();
-                    for (_, e) in graph.edges_from(&n.id) {
-                        if !ports.iter().any(|(p, _)| *p == e.port) {
+                    let mut seen = HashSet::new();
+                    for e in out_edges.get(n.id.as_str()).into_iter().flatten() {
+                        if seen.insert(e.port.as_str()) {
                             ports.push((e.port.clone(), targets(&n.id, &e.port)));
                         }
                     }
@@ -629,7 +649,8 @@ pub fn ends_by_itself(graph: &Graph) -> bool {
     for e in &graph.edges {
         flow.add_edge(e.from.as_str(), e.to.as_str(), ());
     }
-    sources_end && !is_cyclic_directed(&flow)
+    // toposort walks the graph without recursion, so a long chain cannot exhaust the stack.
+    sources_end && toposort(&flow, None).is_ok()
 }
 
 /// Runs `graph` as fast as the machine can and returns its report.
@@ -642,4 +663,35 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<Report, BuildError> {
         None => sim.run_until_ms(DEFAULT_HORIZON_MS),
     }
     Ok(sim.report(start.elapsed().as_secs_f64() * 1000.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Edge, Node, ProducerConfig};
+
+    /// Whether a run ends by itself is decided without recursion: a chain of 100,000 nodes
+    /// does not exhaust a test thread's small stack, and a loop is still seen.
+    #[test]
+    fn ends_by_itself_on_a_long_chain() {
+        let n = 100_000;
+        let mut graph = Graph::default();
+        let producer = ProducerConfig {
+            limit: Some(1),
+            ..Default::default()
+        };
+        graph
+            .nodes
+            .push(Node::new("n0", NodeConfig::Producer(producer)));
+        for i in 1..n {
+            let queue = NodeConfig::default_for(crate::model::NodeKind::Queue);
+            graph.nodes.push(Node::new(format!("n{i}"), queue));
+            graph
+                .edges
+                .push(Edge::new(format!("n{}", i - 1), format!("n{i}")));
+        }
+        assert!(ends_by_itself(&graph));
+        graph.edges.push(Edge::new(format!("n{}", n - 1), "n1"));
+        assert!(!ends_by_itself(&graph));
+    }
 }
