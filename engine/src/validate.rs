@@ -943,44 +943,40 @@ fn passes_on_at_once(node: &Node) -> bool {
 /// A message on a loop whose nodes all pass it on at once would circle forever at one
 /// instant: simulated time could never move on, and a run would never end.
 fn check_instant_loops(ix: &Index, found: &mut Vec<Diagnostic>) {
-    let graph = ix.graph;
     let at_once = |id: &str| ix.node(id).is_some_and(passes_on_at_once);
     // A self-edge is reported on the edge itself.
     let flow =
         ix.flow_graph(|e| e.from != e.to && !ix.is_call(e) && at_once(&e.from) && at_once(&e.to));
-    let mut loops: Vec<Vec<usize>> = kosaraju_scc(&flow)
-        .into_iter()
-        .filter(|scc| scc.len() > 1)
-        .map(|scc| cycle_through_first(&flow, &scc))
-        .collect();
-    loops.sort();
-    for cycle in loops {
-        let mut names: Vec<&str> = cycle.iter().map(|&i| graph.nodes[i].id.as_str()).collect();
-        names.push(names[0]);
-        let first = &graph.nodes[cycle[0]];
-        found.push(Diagnostic::error(
-            Place::Node {
-                id: first.id.clone(),
-                field: None,
-            },
-            format!(
-                "loop without delay would stop the clock: {} (a message on it circles forever \
-                 at one instant; give a service on the loop a service_time)",
-                names.join(" -> ")
-            ),
-        ));
-    }
+    report_cycles(ix, &flow, found, |path| {
+        format!(
+            "loop without delay would stop the clock: {path} (a message on it circles forever \
+             at one instant; give a service on the loop a service_time)"
+        )
+    });
 }
 
 /// Synchronous calls that come back around to a caller wait on themselves forever.
 fn check_call_cycles(ix: &Index, found: &mut Vec<Diagnostic>) {
-    let graph = ix.graph;
     // A self-edge is reported on the edge itself.
     let calls = ix.flow_graph(|e| e.from != e.to && ix.is_call(e));
-    let mut cycles: Vec<Vec<usize>> = kosaraju_scc(&calls)
+    report_cycles(ix, &calls, found, |path| {
+        format!("call cycle would deadlock: {path}")
+    });
+}
+
+/// One error per cycle of `flow`, on the cycle's first node, the message made from the
+/// cycle written as `a -> b -> a`; cycles in a stable order.
+fn report_cycles(
+    ix: &Index,
+    flow: &DiGraph<(), ()>,
+    found: &mut Vec<Diagnostic>,
+    message: impl Fn(&str) -> String,
+) {
+    let graph = ix.graph;
+    let mut cycles: Vec<Vec<usize>> = kosaraju_scc(flow)
         .into_iter()
         .filter(|scc| scc.len() > 1)
-        .map(|scc| cycle_through_first(&calls, &scc))
+        .map(|scc| cycle_through_first(flow, &scc))
         .collect();
     cycles.sort();
     for cycle in cycles {
@@ -992,7 +988,7 @@ fn check_call_cycles(ix: &Index, found: &mut Vec<Diagnostic>) {
                 id: first.id.clone(),
                 field: None,
             },
-            format!("call cycle would deadlock: {}", names.join(" -> ")),
+            message(&names.join(" -> ")),
         ));
     }
 }
