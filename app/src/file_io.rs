@@ -183,7 +183,11 @@ fn keep_backup(target: &Path, dir: &Path) {
     // The link needs the name free; no one else takes it (it holds our process id).
     let _ = std::fs::remove_file(&temp);
     let made = std::fs::hard_link(target, &temp).is_ok() || std::fs::copy(target, &temp).is_ok();
-    if !made || std::fs::rename(&temp, &backup).is_err() {
+    let renamed = made && std::fs::rename(&temp, &backup).is_ok();
+    // Also after a successful rename: when the backup already is the file (a save killed
+    // after its backup was made), both names are links to one file and POSIX `rename` leaves
+    // both in place.
+    if !renamed || temp.exists() {
         let _ = std::fs::remove_file(&temp);
     }
 }
@@ -341,6 +345,25 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(backup_path(&path)).unwrap(),
             "second"
+        );
+    }
+
+    /// When the backup is already the file itself (a save killed after its backup was
+    /// linked and before the new version replaced the file), the next save leaves no
+    /// temporary link behind and still keeps the right backup.
+    #[cfg(unix)]
+    #[test]
+    fn backup_that_is_the_file_leaves_no_temporary_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.json");
+        write_atomic(&path, b"first", true).unwrap();
+        std::fs::hard_link(&path, backup_path(&path)).unwrap();
+        write_atomic(&path, b"second", true).unwrap();
+        assert_eq!(entries(dir.path()), ["g.json", "g.json.bak"]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second");
+        assert_eq!(
+            std::fs::read_to_string(backup_path(&path)).unwrap(),
+            "first"
         );
     }
 
