@@ -179,6 +179,8 @@ struct RawNode {
     label: Option<String>,
     #[serde(default)]
     pos: Option<[f64; 2]>,
+    #[serde(default)]
+    process: Option<String>,
     #[serde(default, deserialize_with = "unique_keys")]
     config: Option<Value>,
 }
@@ -330,6 +332,7 @@ impl RawGraph {
                     id: n.id,
                     label: n.label,
                     pos: n.pos,
+                    process: n.process,
                 })
                 .collect(),
             edges: self.edges.into_iter().map(|Obj(e)| e).collect(),
@@ -368,6 +371,9 @@ pub struct Node {
     pub label: Option<String>,
     /// Canvas position; absent means "lay me out".
     pub pos: Option<[f64; 2]>,
+    /// Which process runs the node when one graph runs as several cooperating processes
+    /// (`flowbench run --process NAME`); absent: every process that runs the whole graph.
+    pub process: Option<String>,
     pub config: NodeConfig,
 }
 
@@ -377,6 +383,7 @@ impl Node {
             id: id.into(),
             label: None,
             pos: None,
+            process: None,
             config,
         }
     }
@@ -410,6 +417,9 @@ impl Serialize for Node {
         if let Some(pos) = &self.pos {
             m.serialize_entry("pos", pos)?;
         }
+        if let Some(process) = &self.process {
+            m.serialize_entry("process", process)?;
+        }
         match &self.config {
             NodeConfig::Sink(_) => {}
             NodeConfig::Invalid(bad) => {
@@ -420,6 +430,29 @@ impl Serialize for Node {
             other => m.serialize_entry("config", &other.to_value())?,
         }
         m.end()
+    }
+}
+
+impl Graph {
+    /// Ids of the channels that live on a broker.
+    pub fn brokered(&self) -> std::collections::BTreeSet<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| n.config.backend().is_some())
+            .map(|n| n.id.as_str())
+            .collect()
+    }
+}
+
+impl NodeConfig {
+    /// The broker a channel lives on, if any.
+    pub fn backend(&self) -> Option<&Backend> {
+        match self {
+            NodeConfig::Queue(c) => c.backend.as_ref(),
+            NodeConfig::Topic(c) => c.backend.as_ref(),
+            NodeConfig::EventLog(c) => c.backend.as_ref(),
+            _ => None,
+        }
     }
 }
 
@@ -860,6 +893,9 @@ pub struct QueueConfig {
     pub when_full: WhenFull,
     /// A durable queue keeps its waiting messages across a crash.
     pub durable: bool,
+    /// Where the queue lives: `None` in the embedded engine, else on a broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
 }
 
 impl Default for QueueConfig {
@@ -868,6 +904,7 @@ impl Default for QueueConfig {
             capacity: Some(1000),
             when_full: WhenFull::Block,
             durable: false,
+            backend: None,
         }
     }
 }
@@ -880,6 +917,9 @@ pub struct TopicConfig {
     /// Waiting messages per subscriber; `None` = unbounded.
     pub subscriber_capacity: Option<u64>,
     pub when_full: WhenFull,
+    /// Where the topic lives: `None` in the embedded engine, else on a broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
 }
 
 impl Default for TopicConfig {
@@ -888,6 +928,7 @@ impl Default for TopicConfig {
             partitions: 1,
             subscriber_capacity: Some(1000),
             when_full: WhenFull::Block,
+            backend: None,
         }
     }
 }
@@ -1098,6 +1139,117 @@ impl RouterConfig {
 pub struct EventLogConfig {
     /// Events kept; `None` = keep all.
     pub retention: Option<u64>,
+    /// Where the log lives: `None` in the embedded engine, else on a broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+}
+
+/// A channel that lives on a real broker instead of inside the engine (live runs only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum Backend {
+    /// A RabbitMQ queue (for `queue` nodes).
+    #[serde(rename = "rabbitmq")]
+    RabbitMq(RabbitMqBackend),
+    /// A NATS subject (for `topic` nodes).
+    #[serde(rename = "nats")]
+    Nats(NatsBackend),
+    /// A NATS JetStream stream (for `event_log` nodes).
+    #[serde(rename = "jetstream")]
+    JetStream(JetStreamBackend),
+}
+
+impl Backend {
+    /// The kind as written in the file.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Backend::RabbitMq(_) => "rabbitmq",
+            Backend::Nats(_) => "nats",
+            Backend::JetStream(_) => "jetstream",
+        }
+    }
+
+    /// The broker's address.
+    pub fn url(&self) -> &str {
+        match self {
+            Backend::RabbitMq(b) => &b.url,
+            Backend::Nats(b) => &b.url,
+            Backend::JetStream(b) => &b.url,
+        }
+    }
+
+    /// What the broker calls the channel: the queue, subject or stream name.
+    pub fn channel_name(&self) -> &str {
+        match self {
+            Backend::RabbitMq(b) => &b.queue,
+            Backend::Nats(b) => &b.subject,
+            Backend::JetStream(b) => &b.stream,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RabbitMqBackend {
+    /// AMQP URL, `amqp://user:password@host:port/vhost` (`%2f` is the default vhost).
+    pub url: String,
+    /// The queue's name on the broker (declared if missing).
+    pub queue: String,
+    /// Declared durable and published persistent: survives a broker restart.
+    pub durable: bool,
+    /// Unacknowledged messages a consuming process holds at most.
+    pub prefetch: u16,
+}
+
+impl Default for RabbitMqBackend {
+    fn default() -> Self {
+        RabbitMqBackend {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+            queue: String::new(),
+            durable: true,
+            prefetch: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsBackend {
+    /// `nats://host:port`.
+    pub url: String,
+    /// The subject messages are published on and subscribed to.
+    pub subject: String,
+}
+
+impl Default for NatsBackend {
+    fn default() -> Self {
+        NatsBackend {
+            url: "nats://127.0.0.1:4222".to_owned(),
+            subject: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JetStreamBackend {
+    /// `nats://host:port` of a server with JetStream enabled.
+    pub url: String,
+    /// The stream's name (created if missing, capturing `subject`).
+    pub stream: String,
+    /// The subject events are published on; may end in a wildcard (`orders.>`), then events
+    /// are published on the subject with the wildcard replaced by the log's node id.
+    pub subject: String,
+}
+
+impl Default for JetStreamBackend {
+    fn default() -> Self {
+        JetStreamBackend {
+            url: "nats://127.0.0.1:4222".to_owned(),
+            stream: String::new(),
+            subject: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use petgraph::visit::{Dfs, VisitMap};
 use serde::Serialize;
 
 use crate::model::{
-    BreakerConfig, ClientConfig, Diagnostic, Dist, Edge, Fallback, Fault, FaultKind, GRAPH_FORMAT,
-    GRAPH_VERSION, GatewayConfig, GatewayMode, Graph, InvalidNode, InvalidProblem, Node,
-    NodeConfig, NodeKind, Place, Ports, ProducerConfig, RouterConfig, RuleOp, SagaConfig,
+    Backend, BreakerConfig, ClientConfig, Diagnostic, Dist, Edge, Fallback, Fault, FaultKind,
+    GRAPH_FORMAT, GRAPH_VERSION, GatewayConfig, GatewayMode, Graph, InvalidNode, InvalidProblem,
+    Node, NodeConfig, NodeKind, Place, Ports, ProducerConfig, RouterConfig, RuleOp, SagaConfig,
     ServiceConfig, Trip,
 };
 
@@ -391,6 +391,17 @@ fn check_node(ix: &Index, i: usize, node: &Node, found: &mut Vec<Diagnostic>) {
     };
     let mut f = Fields::new(found, place);
     check_id(ix, i, node, &mut f);
+    if let Some(process) = &node.process
+        && (process.is_empty()
+            || !process
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        f.error(
+            "process",
+            format!("'{process}': a process name uses letters, digits, '_', '.' and '-'"),
+        );
+    }
     match &node.config {
         NodeConfig::Producer(c) => {
             check_producer(c, &mut f);
@@ -402,24 +413,173 @@ fn check_node(ix: &Index, i: usize, node: &Node, found: &mut Vec<Diagnostic>) {
         }
         NodeConfig::Queue(c) => {
             f.bound("capacity", c.capacity, "unbounded");
-            check_has_consumer(ix, node, &mut f);
+            check_backend(NodeKind::Queue, c.backend.as_ref(), &mut f);
+            if c.backend.is_none() {
+                check_has_consumer(ix, node, &mut f);
+            }
         }
         NodeConfig::Topic(c) => {
             f.at_least_one("partitions", c.partitions.into());
             f.at_most("partitions", c.partitions, MAX_PARTITIONS);
             f.bound("subscriber_capacity", c.subscriber_capacity, "unbounded");
-            check_has_consumer(ix, node, &mut f);
+            check_backend(NodeKind::Topic, c.backend.as_ref(), &mut f);
+            if c.backend.is_none() {
+                check_has_consumer(ix, node, &mut f);
+            }
         }
         NodeConfig::Service(c) => check_service(ix, node, c, &mut f),
         NodeConfig::Sink(_) => {}
         NodeConfig::Breaker(c) => check_breaker(ix, node, c, &mut f),
         NodeConfig::Gateway(c) => check_gateway(ix, node, c, &mut f),
         NodeConfig::Router(c) => check_router(ix, node, c, &mut f),
-        NodeConfig::EventLog(c) => f.bound("retention", c.retention, "keep all"),
+        NodeConfig::EventLog(c) => {
+            f.bound("retention", c.retention, "keep all");
+            check_backend(NodeKind::EventLog, c.backend.as_ref(), &mut f);
+        }
         NodeConfig::Projector(c) => f.dist("service_time", &c.service_time),
         NodeConfig::Saga(c) => check_saga(ix, node, c, &mut f),
         NodeConfig::Invalid(bad) => check_invalid(bad, &mut f),
     }
+}
+
+/// A broker binding: the backend fits the node's kind, its URL has the broker's scheme and
+/// a host, and the names are ones the broker accepts.
+fn check_backend(kind: NodeKind, backend: Option<&Backend>, f: &mut Fields) {
+    let Some(backend) = backend else {
+        return;
+    };
+    let fits = match backend {
+        Backend::RabbitMq(_) => kind == NodeKind::Queue,
+        Backend::Nats(_) => kind == NodeKind::Topic,
+        Backend::JetStream(_) => kind == NodeKind::EventLog,
+    };
+    if !fits {
+        let wanted = match kind {
+            NodeKind::Queue => "\"rabbitmq\"",
+            NodeKind::Topic => "\"nats\"",
+            _ => "\"jetstream\"",
+        };
+        f.error(
+            "backend.kind",
+            format!(
+                "a {kind} cannot live on \"{}\"; a {kind}'s backend is {wanted}",
+                backend.kind_name()
+            ),
+        );
+        return;
+    }
+    let schemes: &[&str] = match backend {
+        Backend::RabbitMq(_) => &["amqp", "amqps"],
+        _ => &["nats", "tls"],
+    };
+    if let Err(e) = check_broker_url(backend.url(), schemes) {
+        f.error("backend.url", e);
+    }
+    match backend {
+        Backend::RabbitMq(b) => {
+            if b.queue.is_empty() {
+                f.error("backend.queue", "must name the broker's queue");
+            } else if b.queue.len() > 255 {
+                f.error(
+                    "backend.queue",
+                    "RabbitMQ queue names are at most 255 bytes",
+                );
+            } else if b.queue.starts_with("amq.") {
+                f.error(
+                    "backend.queue",
+                    "names starting with 'amq.' are reserved by RabbitMQ",
+                );
+            }
+            if b.prefetch == 0 {
+                f.error(
+                    "backend.prefetch",
+                    "must be at least 1 (0 would mean unlimited unacknowledged messages)",
+                );
+            }
+        }
+        Backend::Nats(b) => {
+            if let Err(e) = check_subject(&b.subject) {
+                f.error("backend.subject", e);
+            }
+        }
+        Backend::JetStream(b) => {
+            if b.stream.is_empty() {
+                f.error("backend.stream", "must name the JetStream stream");
+            } else if !b
+                .stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+            {
+                f.error(
+                    "backend.stream",
+                    format!(
+                        "'{}': stream names may only use letters, digits, '_' and '-'",
+                        b.stream
+                    ),
+                );
+            }
+            if let Err(e) = check_subject(&b.subject) {
+                f.error("backend.subject", e);
+            }
+        }
+    }
+}
+
+/// `scheme://[user[:password]@]host[:port][/path]` with one of `schemes`.
+fn check_broker_url(url: &str, schemes: &[&str]) -> Result<(), String> {
+    let wanted = schemes
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("'{url}' is not a URL; write {wanted}host:port"));
+    };
+    if !schemes.contains(&scheme) {
+        return Err(format!(
+            "'{scheme}://' is not this broker's scheme; write {wanted}host:port"
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || host_port.starts_with('[') => (h, Some(p)),
+        _ => (host_port, None),
+    };
+    if host.is_empty() {
+        return Err(format!("'{url}' names no host"));
+    }
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err(format!("'{port}' in '{url}' is not a port (1 to 65535)"));
+    }
+    Ok(())
+}
+
+/// A NATS subject: dot-separated tokens, no spaces, `*` a whole token, `>` only last.
+fn check_subject(subject: &str) -> Result<(), String> {
+    if subject.is_empty() {
+        return Err("must name the subject, e.g. \"events.orders\"".to_owned());
+    }
+    let tokens: Vec<&str> = subject.split('.').collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if token.is_empty() {
+            return Err(format!(
+                "'{subject}' has an empty token (two dots, or a dot at an end)"
+            ));
+        }
+        if token.chars().any(char::is_whitespace) {
+            return Err(format!("'{subject}' contains white space"));
+        }
+        if token.contains('>') && (*token != ">" || i + 1 != tokens.len()) {
+            return Err(format!("'{subject}': '>' may only be the last token"));
+        }
+        if token.contains('*') && *token != "*" {
+            return Err(format!("'{subject}': '*' must be a whole token"));
+        }
+    }
+    Ok(())
 }
 
 fn check_payload(payload: Option<&serde_json::Value>, f: &mut Fields) {
@@ -2005,5 +2165,55 @@ mod tests {
         assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
         // Quadratic work would take minutes; allow for a slow, shared machine.
         assert!(took.as_secs_f64() < 10.0, "validation took {took:?}");
+    }
+
+    /// Broker bindings: a backend must fit the kind, and its URL and names must be ones the
+    /// broker accepts; a broker-backed channel needs no local consumer.
+    #[test]
+    fn broker_backends_are_checked() {
+        let g = graph(
+            r#"{"id": "p", "kind": "producer", "process": "front"},
+               {"id": "q", "kind": "queue", "config": {"backend": {"kind": "rabbitmq",
+                  "url": "amqp://guest:guest@127.0.0.1:5672/%2f", "queue": "orders"}}},
+               {"id": "t", "kind": "topic", "config": {"backend": {"kind": "rabbitmq",
+                  "queue": "x"}}},
+               {"id": "t2", "kind": "topic", "config": {"backend": {"kind": "nats",
+                  "url": "http://127.0.0.1:4222", "subject": "a..b"}}},
+               {"id": "l", "kind": "event_log", "config": {"backend": {"kind": "jetstream",
+                  "stream": "ORDERS.X", "subject": "orders.>.x"}}},
+               {"id": "q2", "kind": "queue", "process": "", "config": {"backend":
+                  {"kind": "rabbitmq", "url": "amqp://h:99999", "queue": "", "prefetch": 0}}}"#,
+            r#"{"from": "p", "to": "q"}, {"from": "p", "to": "t"}, {"from": "p", "to": "t2"},
+               {"from": "p", "to": "l"}, {"from": "p", "to": "q2"}"#,
+            "",
+        );
+        let got = lines(&g);
+        assert!(!got.iter().any(|l| l.contains("'q'")), "{got:#?}");
+        assert_reports(
+            &g,
+            &[
+                "node \'t\': backend.kind: a topic cannot live on \"rabbitmq\"; a topic's backend is \"nats\"",
+                "node \'t2\': backend.url: 'http://' is not this broker's scheme; write nats:// or tls://host:port",
+                "node \'t2\': backend.subject: 'a..b' has an empty token (two dots, or a dot at an end)",
+                "node \'l\': backend.stream: 'ORDERS.X': stream names may only use letters, digits, '_' and '-'",
+                "node \'l\': backend.subject: 'orders.>.x': '>' may only be the last token",
+                "node \'q2\': backend.url: '99999' in 'amqp://h:99999' is not a port (1 to 65535)",
+                "node \'q2\': backend.queue: must name the broker's queue",
+                "node \'q2\': backend.prefetch: must be at least 1 (0 would mean unlimited unacknowledged messages)",
+                "node \'q2\': process: '': a process name uses letters, digits, '_', '.' and '-'",
+            ],
+        );
+        // An unknown backend kind is a parse error naming the choices.
+        let text = r#"{"format": "flowbench.graph", "version": 1, "nodes": [{"id": "q",
+            "kind": "queue", "config": {"backend": {"kind": "kafka"}}}]}"#;
+        let e = Graph::from_json_str(text).map(|g| lines(&g).join("\n"));
+        let message = match e {
+            Err(e) => e.to_string(),
+            Ok(lines) => lines,
+        };
+        assert!(
+            message.contains("kafka") && message.contains("rabbitmq"),
+            "{message}"
+        );
     }
 }

@@ -245,6 +245,7 @@ fn arb_queue() -> impl Strategy<Value = QueueConfig> {
             capacity,
             when_full,
             durable,
+            backend: None,
         }
     })
 }
@@ -256,6 +257,7 @@ fn arb_topic() -> impl Strategy<Value = TopicConfig> {
             partitions,
             subscriber_capacity,
             when_full,
+            backend: None,
         },
     )
 }
@@ -363,7 +365,10 @@ fn router_ports(config: &RouterConfig) -> Vec<String> {
 }
 
 fn arb_event_log() -> impl Strategy<Value = EventLogConfig> {
-    option::of(prop_oneof![1u64..=3, 1u64..=20]).prop_map(|retention| EventLogConfig { retention })
+    option::of(prop_oneof![1u64..=3, 1u64..=20]).prop_map(|retention| EventLogConfig {
+        retention,
+        backend: None,
+    })
 }
 
 /// Both trip forms (a failure rate of 0 trips on any outcomes), open periods short enough

@@ -299,6 +299,7 @@ impl Chart {
                     id,
                     label,
                     pos: None,
+                    process: None,
                     config,
                 }
             })

@@ -261,6 +261,7 @@ impl Document {
             id: id.clone(),
             label: None,
             pos: Some(pos),
+            process: None,
             config: NodeConfig::default_for(kind),
         };
         self.edit(&format!("Add {kind}"), None, |g| g.nodes.push(node));
