@@ -11,6 +11,7 @@
 //! - [`report`]: the run report (graph-format.md §2).
 //! - [`runtime`]: a simulation on its own thread for the live view: commands in, snapshots out.
 
+pub mod broker;
 pub mod metrics;
 pub mod model;
 mod nodes;
@@ -18,6 +19,7 @@ pub mod payload;
 pub mod report;
 pub mod runtime;
 pub mod sim;
+pub mod split;
 pub mod validate;
 
 pub use model::{Diagnostic, Edge, Graph, Node, NodeConfig, NodeKind, Place, Severity};

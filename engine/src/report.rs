@@ -252,6 +252,40 @@ pub struct NodeReport {
     pub staleness_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_model: Option<ReadModelReport>,
+
+    // queue / topic / event_log on a broker
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerReport>,
+}
+
+/// A broker-backed channel: its connection and what crossed it, from this process's side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BrokerReport {
+    /// `rabbitmq`, `nats` or `jetstream`.
+    pub kind: String,
+    /// The broker's URL, password masked.
+    pub url: String,
+    /// Queue, subject or stream name.
+    pub name: String,
+    /// `connecting`, `up`, `down` or `retrying`.
+    pub state: String,
+    /// Why it is down or retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Messages sent to the broker, and of those confirmed by it or refused.
+    pub published: u64,
+    pub confirmed: u64,
+    pub publish_failed: u64,
+    /// Messages the broker delivered here, acknowledged after the local consumer finished
+    /// them; `redelivered`: delivered before to a process that did not acknowledge them.
+    pub consumed: u64,
+    pub acked: u64,
+    pub redelivered: u64,
+    /// RabbitMQ: messages ready in the broker's queue; JetStream: messages in the stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_depth: Option<u64>,
+    /// Times the connection came back after being lost.
+    pub reconnects: u64,
 }
 
 /// A projector's read model in brief, to compare two projections.

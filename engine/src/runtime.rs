@@ -125,6 +125,7 @@ impl EngineHandle {
                     anchor: None,
                     rate_mark: (Instant::now(), 0),
                     events_per_sec: 0.0,
+                    hub: None,
                 }
                 .run()
             })
@@ -180,10 +181,24 @@ struct Engine {
     /// Wall instant and event count at the last rate measurement.
     rate_mark: (Instant, u64),
     events_per_sec: f64,
+    /// Broker connections, opened when a graph with broker-backed channels first runs.
+    hub: Option<crate::broker::Hub>,
 }
+
+/// Why a graph with broker-backed channels does not run at full speed.
+const BROKERS_LIVE_ONLY: &str = "channels on a broker run live only: choose 1×, 10× or 100×, \
+     not max";
 
 impl Engine {
     fn run(mut self) {
+        self.run_loop();
+        if let Some(hub) = self.hub.take() {
+            hub.shutdown(Duration::from_secs(2));
+            self.sim.poll_brokers(false);
+        }
+    }
+
+    fn run_loop(&mut self) {
         let mut last_snapshot = Instant::now() - SNAPSHOT_EVERY;
         loop {
             let busy = self.running && self.failed.is_none();
@@ -232,6 +247,7 @@ impl Engine {
                     .get_or_insert_with(|| (Instant::now(), self.sim.now_ns()));
                 let target = sim_ns + ms_to_ns(wall.elapsed().as_secs_f64() * 1000.0 * speed);
                 let r = self.guarded(|sim| {
+                    sim.poll_brokers(true);
                     while start.elapsed() < SLICE {
                         match sim.next_event_ns() {
                             Some(next) if next <= target => {
@@ -293,6 +309,20 @@ impl Engine {
         self.refused = None;
         let outcome = match command {
             Command::Run => {
+                if self.sim.has_brokers() {
+                    match self.pace {
+                        Pace::Max => {
+                            self.refused = Some(BROKERS_LIVE_ONLY.to_owned());
+                            return;
+                        }
+                        Pace::Realtime { speed } if self.hub.is_none() => {
+                            let hub = crate::broker::Hub::new();
+                            self.sim.connect_brokers(&hub, speed);
+                            self.hub = Some(hub);
+                        }
+                        Pace::Realtime { .. } => {}
+                    }
+                }
                 self.running = true;
                 self.anchor = None;
                 Ok(())
@@ -313,6 +343,10 @@ impl Engine {
                 self.guarded(|sim| sim.run_until_ms(until))
             }
             Command::SetPace(pace) => {
+                if pace == Pace::Max && self.sim.has_brokers() {
+                    self.refused = Some(BROKERS_LIVE_ONLY.to_owned());
+                    return;
+                }
                 self.pace = pace;
                 self.anchor = None;
                 Ok(())

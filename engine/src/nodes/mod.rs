@@ -3,6 +3,7 @@
 //! the simulation is built, and every send goes through the context.
 
 mod breaker;
+mod broker_channel;
 mod client;
 mod event_log;
 mod gateway;
@@ -20,6 +21,7 @@ use crate::report::NodeReport;
 use crate::sim::core::{Ctx, FaultState, Message, NodeId, Outcome, Time};
 
 pub use breaker::Breaker;
+pub use broker_channel::BrokerChannel;
 pub use client::Client;
 pub use event_log::EventLog;
 pub use gateway::{Gateway, Route};
@@ -82,6 +84,8 @@ pub enum NodeState {
     EventLog(EventLog),
     Projector(Projector),
     Saga(Saga),
+    /// A queue, topic or event log on a real broker.
+    Broker(BrokerChannel),
 }
 
 /// Calls `$body` with `$n` bound to the node's concrete state: static dispatch, no vtable.
@@ -100,6 +104,7 @@ macro_rules! with_node {
             $crate::nodes::NodeState::EventLog($n) => $body,
             $crate::nodes::NodeState::Projector($n) => $body,
             $crate::nodes::NodeState::Saga($n) => $body,
+            $crate::nodes::NodeState::Broker($n) => $body,
         }
     };
 }

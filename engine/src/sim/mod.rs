@@ -15,8 +15,8 @@ use rand::SeedableRng;
 
 use crate::model::{Diagnostic, Edge, FaultKind, Graph, NodeConfig};
 use crate::nodes::{
-    Behavior, Breaker, Client, EventLog, Gateway, NodeState, Producer, Projector, Queue, Route,
-    Router, Saga, Service, Sink, Step, Topic, with_node,
+    Behavior, Breaker, BrokerChannel, Client, EventLog, Gateway, NodeState, Producer, Projector,
+    Queue, Route, Router, Saga, Service, Sink, Step, Topic, with_node,
 };
 use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
 use crate::validate::validate;
@@ -65,6 +65,9 @@ pub struct Simulation {
     active_faults: Vec<Vec<u32>>,
     /// The node whose handler runs now: named when a handler panics.
     current: Option<NodeId>,
+    /// Per node: whether an edge leads into it (a broker-backed one then publishes).
+    has_input: Vec<bool>,
+    kinds: Vec<Option<crate::model::NodeKind>>,
 }
 
 /// A stable 64-bit hash of a node id (FNV-1a), mixed into the node's seed.
@@ -121,6 +124,15 @@ impl Simulation {
             .nodes
             .iter()
             .map(|n| match &n.config {
+                c if c.backend().is_some() => {
+                    let consumers = targets(&n.id, "out")
+                        .into_iter()
+                        .map(|t| (t, id_of(t)))
+                        .collect();
+                    NodeState::Broker(
+                        BrokerChannel::new(c, consumers).expect("a channel with a backend"),
+                    )
+                }
                 NodeConfig::Producer(c) => {
                     NodeState::Producer(Producer::new(c, targets(&n.id, "out")))
                 }
@@ -239,6 +251,12 @@ impl Simulation {
             faults,
             active_faults: vec![Vec::new(); n],
             current: None,
+            has_input: graph
+                .nodes
+                .iter()
+                .map(|n| in_edges.contains_key(n.id.as_str()))
+                .collect(),
+            kinds: graph.nodes.iter().map(|n| n.kind()).collect(),
         };
         for (i, f) in graph.faults.iter().enumerate() {
             let index = i as u32;
@@ -265,6 +283,58 @@ impl Simulation {
         Ok(sim)
     }
 
+    /// Whether some channel of the graph lives on a broker (such graphs run live only).
+    pub fn has_brokers(&self) -> bool {
+        self.nodes.iter().any(|n| matches!(n, NodeState::Broker(_)))
+    }
+
+    /// Connects every broker-backed channel through `hub` (a live run); `speed` is how many
+    /// times faster than the wall clock simulated time runs. A node with edges into it
+    /// publishes; one with edges out of it consumes.
+    pub fn connect_brokers(&mut self, hub: &crate::broker::Hub, speed: f64) {
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if let NodeState::Broker(b) = node {
+                let role = crate::broker::Role {
+                    publish: self.has_input[i],
+                    consumers: b.consumer_ids(),
+                };
+                let link = hub.open(&self.ids[i], b.backend(), role);
+                b.connect(link, speed);
+            }
+        }
+    }
+
+    /// Takes what the brokers sent (deliveries, confirms, connection news) into the
+    /// simulation at the current time; returns how much arrived. `deliveries: false` once
+    /// the run is over: deliveries then go back to the broker untouched.
+    pub fn poll_brokers(&mut self, deliveries: bool) -> usize {
+        let mut handled = 0;
+        for i in 0..self.nodes.len() {
+            if let NodeState::Broker(b) = &mut self.nodes[i] {
+                self.current = Some(i as NodeId);
+                let mut ctx = Ctx {
+                    core: &mut self.core,
+                    me: i as NodeId,
+                    rng: &mut self.rngs[i],
+                };
+                handled += b.poll(&mut ctx, deliveries);
+            }
+        }
+        handled
+    }
+
+    /// Per broker-backed node (graph order): its id and its connection's state.
+    pub fn broker_states(&self) -> Vec<(&str, crate::broker::LinkState)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n {
+                NodeState::Broker(b) => Some((self.ids[i].as_str(), b.link_state().clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Current simulated time.
     pub fn now_ms(&self) -> f64 {
         ns_to_ms(self.core.now)
@@ -279,9 +349,21 @@ impl Simulation {
         self.core.events
     }
 
-    /// No event is pending.
+    /// No event is pending, and no broker-backed channel can still bring or owes anything
+    /// (a channel that consumes from a broker never idles: more may come).
     pub fn is_idle(&self) -> bool {
-        self.core.next_time().is_none()
+        if self.core.next_time().is_some() {
+            return false;
+        }
+        if !self.has_brokers() {
+            return true;
+        }
+        // Messages held anywhere (a producer waiting for a broker to come up, publishes
+        // awaiting their confirms) still move once the broker answers.
+        self.nodes.iter().all(|n| match n {
+            NodeState::Broker(b) => !b.consumes() && b.settled(),
+            _ => true,
+        }) && self.in_flight() == 0
     }
 
     /// Time of the next pending event, in nanoseconds.
@@ -454,6 +536,10 @@ impl Simulation {
         self.current.map(|n| self.ids[n as usize].as_str())
     }
 
+    fn kind_of(&self, i: usize) -> Option<crate::model::NodeKind> {
+        self.kinds.get(i).copied().flatten()
+    }
+
     fn index_of(&self, id: &str) -> Result<usize, String> {
         self.ids
             .iter()
@@ -534,15 +620,22 @@ impl Simulation {
     pub fn replay(&mut self, log_id: &str, consumer: Option<&str>) -> Result<(), String> {
         let index_of = |id: &str| self.ids.iter().position(|n| n == id);
         let log = index_of(log_id).ok_or_else(|| format!("no node has id '{log_id}'"))?;
-        let NodeState::EventLog(event_log) = &self.nodes[log] else {
+        let has_consumer = |c: NodeId| match &self.nodes[log] {
+            NodeState::EventLog(l) => l.has_consumer(c),
+            NodeState::Broker(b) => b.has_consumer(c),
+            _ => false,
+        };
+        if !matches!(self.nodes[log], NodeState::EventLog(_))
+            && !matches!(&self.nodes[log], NodeState::Broker(_) if self.kind_of(log) == Some(crate::model::NodeKind::EventLog))
+        {
             return Err(format!(
                 "'{log_id}' is not an event_log: only an event_log can replay"
             ));
-        };
+        }
         let consumer = match consumer {
             None => None,
             Some(id) => match index_of(id) {
-                Some(c) if event_log.has_consumer(c as NodeId) => Some(c as NodeId),
+                Some(c) if has_consumer(c as NodeId) => Some(c as NodeId),
                 _ => {
                     return Err(format!(
                         "'{id}' is not a consumer of '{log_id}' (no edge from the log to it)"
@@ -645,6 +738,16 @@ pub fn ends_by_itself(graph: &Graph) -> bool {
         NodeConfig::Client(c) => c.limit.is_some() || c.rate_per_sec <= 0.0,
         _ => true,
     });
+    // A channel that consumes from a broker may always receive more.
+    let brokered = graph.brokered();
+    let consumes_from_broker = !brokered.is_empty()
+        && graph
+            .edges
+            .iter()
+            .any(|e| brokered.contains(e.from.as_str()));
+    if consumes_from_broker {
+        return false;
+    }
     let mut flow = DiGraphMap::<&str, ()>::new();
     for e in &graph.edges {
         flow.add_edge(e.from.as_str(), e.to.as_str(), ());
