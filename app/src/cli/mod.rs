@@ -59,6 +59,10 @@ enum Command {
         /// The graph files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Also connects to every broker a channel is bound to and checks that it answers
+        /// and that the queue or stream exists.
+        #[arg(long)]
+        connect: bool,
     },
     /// Prints a graph as Graphviz DOT, a Mermaid flowchart or normalised JSON.
     Export(export::ExportArgs),
@@ -137,7 +141,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::Invalid(vec![format!("error: {e:#}")]))
         }
         Some(Command::Run(args)) => run::run(&args),
-        Some(Command::Validate { files }) => validate::validate(&files),
+        Some(Command::Validate { files, connect }) => validate::validate(&files, connect),
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Import { file, output }) => import::import(&file, output.as_deref()),
     }

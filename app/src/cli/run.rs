@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use flowbench_engine::broker::{Hub, LinkState};
 use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS, ms_to_ns};
+use flowbench_engine::split::{Share, split};
 use flowbench_engine::{Report, Simulation};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -53,6 +55,14 @@ pub struct RunArgs {
     /// instead of exhausting the machine. Default: half the machine's memory, at most 8 GiB.
     #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     max_memory: Option<u64>,
+    /// Runs only the nodes whose `"process"` is NAME, and the broker-backed channels they
+    /// use: one graph file run as several cooperating processes.
+    #[arg(long, value_name = "NAME")]
+    process: Option<String>,
+    /// Runs only these nodes (ids, comma separated; `*` matches any characters) and the
+    /// broker-backed channels they use.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    node_filter: Vec<String>,
 }
 
 /// Events between two looks at the guards (wall clock, resident memory).
@@ -192,12 +202,116 @@ enum End {
 const CHUNKS: u32 = 100;
 /// How often a paced run catches up with the wall clock.
 const PACE_TICK: Duration = Duration::from_millis(10);
+/// The same with broker-backed channels: how often their news is taken in.
+const BROKER_TICK: Duration = Duration::from_millis(2);
+/// How long the end of a run waits for the brokers to confirm what was published.
+const CONFIRM_WAIT: Duration = Duration::from_secs(10);
+
+/// The broker connections of a live run, and what the user was last told about them.
+struct Brokers {
+    hub: Option<Hub>,
+    shown: Vec<(String, LinkState)>,
+    file: PathBuf,
+}
+
+impl Brokers {
+    fn connect(sim: &mut Simulation, speed: Speed, file: &Path) -> Brokers {
+        let hub = match speed {
+            Speed::Paced(factor) if sim.has_brokers() => {
+                let hub = Hub::new();
+                sim.connect_brokers(&hub, factor);
+                Some(hub)
+            }
+            _ => None,
+        };
+        Brokers {
+            hub,
+            shown: Vec::new(),
+            file: file.to_owned(),
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.hub.is_some()
+    }
+
+    /// Takes the brokers' news into the simulation and tells the user, on stderr, when a
+    /// connection changes state.
+    fn poll(&mut self, sim: &mut Simulation) {
+        if self.hub.is_none() {
+            return;
+        }
+        sim.poll_brokers(true);
+        self.show(sim);
+    }
+
+    fn show(&mut self, sim: &Simulation) {
+        for (id, state) in sim.broker_states() {
+            let known = self.shown.iter_mut().find(|(n, _)| n == id);
+            let changed = match &known {
+                Some((_, last)) => last != &state,
+                None => true,
+            };
+            if !changed {
+                continue;
+            }
+            let line = match &state {
+                LinkState::Connecting => format!("node '{id}': broker connecting"),
+                LinkState::Up => format!("node '{id}': broker up"),
+                LinkState::Down { error } => format!("node '{id}': broker down: {error}"),
+                LinkState::Retrying {
+                    attempt,
+                    in_ms,
+                    error,
+                } => format!(
+                    "node '{id}': broker retrying in {in_ms} ms (attempt {attempt}): {error}"
+                ),
+            };
+            eprintln!("{}: {line}", self.file.display());
+            match known {
+                Some((_, last)) => *last = state,
+                None => self.shown.push((id.to_owned(), state)),
+            }
+        }
+    }
+
+    /// Ends the connections: waits for outstanding confirms, gives untaken deliveries back
+    /// to the brokers, and takes the last news in.
+    fn close(&mut self, sim: &mut Simulation) {
+        if let Some(hub) = self.hub.take() {
+            hub.shutdown(CONFIRM_WAIT);
+            sim.poll_brokers(false);
+        }
+    }
+}
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let file = &args.file;
     let checked = load::check(file)?;
     print_stderr(&checked.warnings);
-    let graph = checked.graph;
+    let share = Share {
+        process: args.process.clone(),
+        nodes: args.node_filter.clone(),
+    };
+    let part = split(&checked.graph, &share)
+        .map_err(|e| Failure::Invalid(vec![format!("{}: {e}", file.display())]))?;
+    print_stderr(
+        &part
+            .warnings
+            .iter()
+            .map(|w| format!("{}: warning: {w}", file.display()))
+            .collect::<Vec<_>>(),
+    );
+    let graph = part.graph;
+    if let Some(first) = graph.brokered().first()
+        && args.speed == Speed::Max
+    {
+        return Err(Failure::Invalid(vec![format!(
+            "{}: node '{first}' lives on a broker: broker-backed channels run live only; pass \
+             --speed 1 (live) or --speed N",
+            file.display(),
+        )]));
+    }
 
     let end = match args.duration {
         Some(ms) => End::At(ms),
@@ -217,12 +331,22 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let mut sim = Simulation::new(&graph, args.seed).map_err(|e| build_error_lines(file, e))?;
     let progress = Progress::new(end, started);
     let guard = Guard::new(args, started);
+    let mut brokers = Brokers::connect(&mut sim, args.speed, file);
     let stopped = match args.speed {
         Speed::Max => run_at_full_speed(&mut sim, end, &progress, &guard),
-        Speed::Paced(factor) => run_paced(&mut sim, end, factor, started, &progress, &guard),
+        Speed::Paced(factor) => run_paced(
+            &mut sim,
+            end,
+            factor,
+            started,
+            &progress,
+            &guard,
+            &mut brokers,
+        ),
     }
     .err();
     progress.finish();
+    brokers.close(&mut sim);
     let report = sim.report(started.elapsed().as_secs_f64() * 1000.0);
 
     let json = report_json(&report);
@@ -285,6 +409,7 @@ fn run_paced(
     started: Instant,
     progress: &Progress,
     guard: &Guard,
+    brokers: &mut Brokers,
 ) -> Result<(), String> {
     let end_ms = match end {
         End::At(ms) => ms,
@@ -293,6 +418,8 @@ fn run_paced(
     let mut check = |s: &Simulation| guard.check(s);
     loop {
         let target_ms = (started.elapsed().as_secs_f64() * 1000.0 * factor).min(end_ms);
+        // What the brokers brought enters at the current time, then time moves on.
+        brokers.poll(sim);
         sim.run_guarded(Some(ms_to_ns(target_ms)), GUARD_EVERY, &mut check)?;
         progress.update(sim);
         let done = match end {
@@ -302,7 +429,11 @@ fn run_paced(
         if done {
             return Ok(());
         }
-        std::thread::sleep(PACE_TICK);
+        std::thread::sleep(if brokers.active() {
+            BROKER_TICK
+        } else {
+            PACE_TICK
+        });
     }
 }
 

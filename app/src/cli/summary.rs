@@ -106,6 +106,9 @@ fn align(rows: &[[String; 5]]) -> String {
 /// the report has.
 pub fn details(node: &NodeReport) -> String {
     let mut parts = Vec::new();
+    if let Some(b) = &node.broker {
+        parts.push(broker(b));
+    }
     match node.kind.as_str() {
         "queue" => {
             parts.extend(node.depth.map(|d| gauge("depth", &d)));
@@ -360,6 +363,39 @@ pub fn format_rate(per_sec: f64) -> String {
 /// A share in 0..=1 as a whole percentage: `90%`.
 pub fn format_percent(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
+}
+
+/// `rabbitmq 'orders' up · published 500 (confirmed 500) · consumed 120 (acked 120,
+/// redelivered 3) · broker depth 0`.
+fn broker(b: &flowbench_engine::report::BrokerReport) -> String {
+    let mut line = format!("{} '{}' {}", b.kind, b.name, b.state);
+    if let Some(error) = &b.error {
+        line.push_str(&format!(" ({error})"));
+    }
+    if b.published > 0 {
+        line.push_str(&format!(
+            " · published {} (confirmed {}",
+            b.published, b.confirmed
+        ));
+        if b.publish_failed > 0 {
+            line.push_str(&format!(", refused {}", b.publish_failed));
+        }
+        line.push(')');
+    }
+    if b.consumed > 0 {
+        line.push_str(&format!(" · consumed {} (acked {}", b.consumed, b.acked));
+        if b.redelivered > 0 {
+            line.push_str(&format!(", redelivered {}", b.redelivered));
+        }
+        line.push(')');
+    }
+    if let Some(depth) = b.broker_depth {
+        line.push_str(&format!(" · broker depth {depth}"));
+    }
+    if b.reconnects > 0 {
+        line.push_str(&format!(" · reconnected {}×", b.reconnects));
+    }
+    line
 }
 
 #[cfg(test)]
