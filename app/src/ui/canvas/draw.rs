@@ -401,6 +401,21 @@ fn node(f: &mut Frame<'_>, icons: &mut Icons<'_>, i: usize, world: Rect) {
         }
     }
 
+    // The process that runs the node, as a small tag over its top-right corner; a live run
+    // puts its chips there instead.
+    if f.lod == Lod::Full
+        && let Some(process) = &node.process
+        && !f.live.is_some_and(LiveSession::is_active)
+    {
+        f.painter.text(
+            pos2(r.right() - 4.0 * z, r.top() - 2.0 * z),
+            egui::Align2::RIGHT_BOTTOM,
+            format!("@{process}"),
+            FontId::proportional(style::SMALL_SIZE * z),
+            p.text_weak,
+        );
+    }
+
     // Ports. Free ones are handles for new edges: shown close up or on the node in focus,
     // never in an export.
     let port_radius = (PORT_RADIUS * z).max(2.5);

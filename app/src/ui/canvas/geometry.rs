@@ -36,6 +36,8 @@ pub struct NodeShape {
     pub title: String,
     /// One line about its key config ("cap 1000 · block").
     pub summary: String,
+    /// The process that runs it when one graph runs as several processes.
+    pub process: Option<String>,
     /// Output ports, top to bottom.
     pub ports: Vec<String>,
     /// Whether an edge leaves each port.
@@ -100,6 +102,7 @@ impl Scene {
                     kind: node.kind(),
                     title: node.display_name().to_owned(),
                     summary: summary::summary(&node.config),
+                    process: node.process.clone().filter(|p| !p.is_empty()),
                     wired: vec![false; ports.len()],
                     ports,
                     problem: None,
@@ -363,6 +366,20 @@ mod tests {
       ],
       "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "d"},
                 {"from": "s", "to": "e", "port": "error"}]}"#;
+
+    /// A channel on a broker names it in its summary; a node's process tag is kept for the
+    /// tag drawn over its corner.
+    #[test]
+    fn broker_summary_and_process_tag() {
+        let text = include_str!("../../../../sample-graphs/brokers/rabbitmq-work-queue.json");
+        let s = scene(text);
+        let queue = s.node("order-queue").unwrap();
+        assert_eq!(queue.summary, "RabbitMQ flowbench.orders · prefetch 50");
+        assert_eq!(queue.process, None);
+        let worker = s.node("worker").unwrap();
+        assert_eq!(worker.summary, "×4 · exp 40 ms");
+        assert_eq!(worker.process.as_deref(), Some("workers"));
+    }
 
     /// A node is found under any point of its box and nowhere else.
     #[test]

@@ -239,6 +239,9 @@ impl CanvasState {
                     if !node.summary.is_empty() {
                         ui.label(&node.summary);
                     }
+                    if let Some(process) = &node.process {
+                        ui.weak(format!("runs in process '{process}'"));
+                    }
                     if let Some((severity, text)) = &node.problem {
                         let color = match severity {
                             Severity::Error => palette.error,

@@ -33,7 +33,7 @@ use self::geometry::Scene;
 use self::interact::{Drag, Hover, Menu, Rename};
 use self::style::Palette;
 use self::view::{View, from_graph, to_graph};
-use crate::ui::live::LiveSession;
+use crate::ui::live::{LiveSession, overlay};
 use crate::ui::{AppCommand, Document};
 
 pub use self::export::encode_png;
@@ -245,6 +245,9 @@ impl CanvasState {
             live: if clean { None } else { live },
             time: ui.input(|i| i.time),
         });
+        if !clean && let Some(live) = live.filter(|l| l.is_active()) {
+            self.broker_badges(ui, id, &painter, live);
+        }
         if !clean {
             self.overlays(ui, &painter, &response, &palette);
             let live_active = live.is_some_and(LiveSession::is_active);
@@ -252,6 +255,33 @@ impl CanvasState {
             self.rename_ui(ui, id, doc, &palette);
         }
         self.capture.end_frame(ui.ctx(), rect);
+    }
+
+    /// The broker badges of the visible broker-backed channels tell their connection on hover.
+    fn broker_badges(
+        &self,
+        ui: &egui::Ui,
+        canvas: egui::Id,
+        painter: &egui::Painter,
+        live: &LiveSession,
+    ) {
+        for &i in &self.visible {
+            let node = &self.scene.nodes[i];
+            if let Some(broker) = live.broker_report(&node.id) {
+                let rect = self
+                    .view
+                    .rect_to_screen(draw::node_rect(&self.scene, &self.drag, i));
+                overlay::broker_badge_hover(
+                    ui,
+                    canvas,
+                    painter,
+                    rect,
+                    &node.id,
+                    broker,
+                    self.view.zoom,
+                );
+            }
+        }
     }
 
     /// Rebuilds the scene when the document changed; a newly opened document is fitted.

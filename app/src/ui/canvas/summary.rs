@@ -1,10 +1,41 @@
 //! The one line under a node's name that tells its key config at a glance.
 
 use flowbench_engine::NodeConfig;
-use flowbench_engine::model::{Arrival, Dist, GatewayMode, InvalidProblem, Trip, WhenFull};
+use flowbench_engine::model::{
+    Arrival, Backend, Dist, GatewayMode, InvalidProblem, Trip, WhenFull,
+};
+
+/// The product name of a broker kind as written in graph files and reports ("rabbitmq").
+pub fn broker_title(kind: &str) -> &'static str {
+    match kind {
+        "rabbitmq" => "RabbitMQ",
+        "nats" => "NATS",
+        "jetstream" => "JetStream",
+        _ => "broker",
+    }
+}
+
+/// A broker-backed channel: "RabbitMQ orders · prefetch 100", "NATS events.orders",
+/// "JetStream ORDERS".
+fn broker(backend: &Backend) -> String {
+    let title = broker_title(backend.kind_name());
+    let name = backend.channel_name();
+    let mut s = if name.is_empty() {
+        title.to_owned()
+    } else {
+        format!("{title} {name}")
+    };
+    if let Backend::RabbitMq(b) = backend {
+        s += &format!(" · prefetch {}", b.prefetch);
+    }
+    s
+}
 
 /// "cap 1000 · block", "×4 · exp 10 ms · 5% fail", "10/s poisson · limit 1000", …
 pub fn summary(config: &NodeConfig) -> String {
+    if let Some(backend) = config.backend() {
+        return broker(backend);
+    }
     match config {
         NodeConfig::Producer(c) => {
             let mut s = format!("{} {}", rate(c.rate_per_sec), arrival(c.arrival));
@@ -270,6 +301,32 @@ mod tests {
             ("teleporter", "{}", "unknown kind 'teleporter'"),
         ];
         for (kind, config, expected) in cases {
+            assert_eq!(of(kind, config), expected, "{kind} {config}");
+        }
+        // A channel on a broker names the broker and the channel there.
+        let on_broker = [
+            (
+                "queue",
+                r#"{"backend": {"kind": "rabbitmq", "queue": "orders"}}"#,
+                "RabbitMQ orders · prefetch 100",
+            ),
+            (
+                "topic",
+                r#"{"backend": {"kind": "nats", "subject": "events.orders"}}"#,
+                "NATS events.orders",
+            ),
+            (
+                "event_log",
+                r#"{"backend": {"kind": "jetstream", "stream": "ORDERS", "subject": "orders.>"}}"#,
+                "JetStream ORDERS",
+            ),
+            (
+                "queue",
+                r#"{"backend": {"kind": "rabbitmq", "prefetch": 5}}"#,
+                "RabbitMQ · prefetch 5",
+            ),
+        ];
+        for (kind, config, expected) in on_broker {
             assert_eq!(of(kind, config), expected, "{kind} {config}");
         }
         // Every kind has a summary with its defaults.

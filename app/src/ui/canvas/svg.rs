@@ -263,9 +263,28 @@ mod tests {
     /// Every sample exports to well-formed SVG that names every node, in both themes.
     #[test]
     fn well_formed_and_complete() {
-        let dir = format!("{}/sample-graphs", env!("CARGO_MANIFEST_DIR"));
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
+        let dir = std::path::PathBuf::from(format!("{}/sample-graphs", env!("CARGO_MANIFEST_DIR")));
+        // The samples, and those in folders (brokers/…).
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let inner: Vec<std::path::PathBuf> = if path.is_dir() {
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect()
+            } else {
+                vec![path]
+            };
+            for path in inner {
+                if path.extension().is_some_and(|e| e == "json") {
+                    let name = path.strip_prefix(&dir).unwrap();
+                    names.push(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        assert!(names.iter().any(|n| n.starts_with("brokers")));
+        for name in names {
             let graph = sample(&name);
             for dark in [false, true] {
                 let svg = export_svg(&graph, dark);

@@ -8,10 +8,12 @@
 //! - `fields`: label + widget + diagnostics rows in aligned grids; texts being typed.
 //! - `kinds`: the config form of each node kind; `dist`, `payload`, `rules`, `saga` for
 //!   the fields that need more than one widget.
+//! - `backend`: where a queue, topic or event log lives (engine or broker); a node's process.
 //! - `connections`: a node's edges, adding one, and the edge inspector.
 //! - `faults`, `graph`: the fault schedule and the graph's header.
 //! - `invalid`: the raw JSON of a node the model cannot type.
 
+mod backend;
 mod connections;
 mod dist;
 mod faults;
@@ -140,7 +142,8 @@ fn node_ui(
             section(ui, "Live run", |ui| live_faults_ui(ui, doc, id, commands));
         }
         section(ui, "Node", |ui| {
-            identity_ui(ui, doc, &mut state.memory, id, &node_notes)
+            identity_ui(ui, doc, &mut state.memory, id, &node_notes);
+            backend::process_ui(ui, doc, id, &node_notes);
         });
         section(ui, "Settings", |ui| match &node.config {
             NodeConfig::Invalid(bad) => invalid::invalid_ui(ui, doc, &mut state.memory, id, bad),
@@ -158,6 +161,14 @@ fn node_ui(
                 }
             }
         });
+        if node.kind().is_some_and(backend::has_broker) {
+            section(ui, "Broker", |ui| {
+                let mut rows = Rows::new(id, &mut state.memory)
+                    .with_notes(node_notes.iter().copied())
+                    .with_prefix("");
+                backend::broker_ui(ui, doc, &mut rows, id);
+            });
+        }
         section(ui, "Connections", |ui| {
             connections::node_edges_ui(ui, doc, id, &mut state.add_edge, commands);
         });

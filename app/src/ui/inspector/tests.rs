@@ -4,7 +4,9 @@
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use flowbench_engine::model::{Dist, FaultKind, QueueConfig};
+use flowbench_engine::model::{
+    Backend, Dist, FaultKind, JetStreamBackend, NatsBackend, QueueConfig, RabbitMqBackend,
+};
 use flowbench_engine::{Graph, Node, NodeConfig, NodeKind};
 use serde_json::json;
 
@@ -74,10 +76,18 @@ fn every_field_is_named_as_in_the_graph_file() {
                 "payload",
             ],
         ),
-        (NodeKind::Queue, &["capacity", "when_full", "durable"]),
+        (
+            NodeKind::Queue,
+            &["capacity", "when_full", "durable", "backend.kind"],
+        ),
         (
             NodeKind::Topic,
-            &["partitions", "subscriber_capacity", "when_full"],
+            &[
+                "partitions",
+                "subscriber_capacity",
+                "when_full",
+                "backend.kind",
+            ],
         ),
         (
             NodeKind::Service,
@@ -113,7 +123,7 @@ fn every_field_is_named_as_in_the_graph_file() {
             ],
         ),
         (NodeKind::Router, &["default_port"]),
-        (NodeKind::EventLog, &["retention"]),
+        (NodeKind::EventLog, &["retention", "backend.kind"]),
         (NodeKind::Projector, &["service_time", "ms"]),
         (NodeKind::Saga, &[]),
     ];
@@ -123,7 +133,7 @@ fn every_field_is_named_as_in_the_graph_file() {
             .nodes
             .push(Node::new("n", NodeConfig::default_for(kind)));
         let h = harness(selecting(graph, "n"));
-        for name in ["id", "label"].iter().chain(names) {
+        for name in ["id", "label", "process"].iter().chain(names) {
             assert!(
                 h.query_by_label(name).is_some(),
                 "{kind}: no widget named {name}"
@@ -393,4 +403,206 @@ fn edge_and_many_selections() {
     h.get_by_label("Delete").click();
     h.run();
     assert_eq!(h.state().doc.graph.nodes.len(), 2);
+}
+
+fn backend_of<'a>(h: &'a Harness<'_, Inspected>, id: &str) -> Option<&'a Backend> {
+    config(h, id).backend()
+}
+
+/// Choosing RabbitMQ for a queue writes a backend that validates (the broker's defaults, the
+/// queue named after the node) in one undoable edit, and shows its fields; undo takes it
+/// out again, and choosing it again after switching back brings back what was typed.
+#[test]
+fn choosing_rabbitmq_writes_a_valid_backend_and_undo_removes_it() {
+    let mut h = harness(selecting(sample("mm1.json"), "q"));
+    assert_eq!(backend_of(&h, "q"), None);
+    assert!(h.query_by_label("backend.url").is_none());
+    let steps = h.state().doc.undo_label().map(str::to_owned);
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("RabbitMQ").click();
+    h.run();
+    assert_eq!(
+        backend_of(&h, "q"),
+        Some(&Backend::RabbitMq(RabbitMqBackend {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            queue: "q".into(),
+            durable: true,
+            prefetch: 100,
+        }))
+    );
+    assert!(
+        h.state().doc.diagnostics_of("q").next().is_none(),
+        "{:?}",
+        h.state().doc.diagnostics_of("q").collect::<Vec<_>>()
+    );
+    for name in [
+        "backend.url",
+        "backend.queue",
+        "backend.durable",
+        "backend.prefetch",
+    ] {
+        assert!(h.query_by_label(name).is_some(), "no widget named {name}");
+    }
+    assert_eq!(
+        h.get_by_label("backend.queue").value().as_deref(),
+        Some("q")
+    );
+    assert_eq!(h.state().doc.undo_label(), Some("Change backend"));
+
+    h.state_mut().doc.undo();
+    h.run();
+    assert_eq!(backend_of(&h, "q"), None);
+    assert_eq!(
+        h.state().doc.undo_label().map(str::to_owned),
+        steps,
+        "choosing the broker was one edit"
+    );
+    assert!(h.query_by_label("backend.url").is_none());
+}
+
+/// Broker fields write through the document, and their problems show under them.
+#[test]
+fn broker_fields_edit_and_show_their_problems() {
+    let mut h = harness(selecting(sample("mm1.json"), "q"));
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("RabbitMQ").click();
+    h.run();
+    select_all_and_type(&h, "backend.queue", "amq.orders");
+    h.run();
+    h.get_by_label("backend.prefetch").set_value_accesskit(20.0);
+    h.run();
+    h.get_by_label("backend.durable").click();
+    h.run();
+    assert_eq!(
+        backend_of(&h, "q"),
+        Some(&Backend::RabbitMq(RabbitMqBackend {
+            queue: "amq.orders".into(),
+            durable: false,
+            prefetch: 20,
+            ..RabbitMqBackend::default()
+        }))
+    );
+    // At the top with the field named, and under the field.
+    assert_eq!(
+        h.query_all_by_label_contains("reserved by RabbitMQ")
+            .count(),
+        2
+    );
+    assert!(
+        h.query_by_label_contains("backend.queue: names starting with 'amq.'")
+            .is_some()
+    );
+    select_all_and_type(&h, "backend.url", "http://localhost");
+    h.run();
+    assert!(
+        h.query_by_label_contains("backend.url: 'http://' is not this broker's scheme")
+            .is_some()
+    );
+
+    // Back to the engine and onto the broker again: what was typed comes back.
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("Flowbench engine").click();
+    h.run();
+    assert_eq!(backend_of(&h, "q"), None);
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("RabbitMQ").click();
+    h.run();
+    assert!(matches!(
+        backend_of(&h, "q"),
+        Some(Backend::RabbitMq(b)) if b.queue == "amq.orders" && b.prefetch == 20
+    ));
+}
+
+/// A topic is offered NATS and an event log JetStream, each with its fields and a default
+/// that validates.
+#[test]
+fn topics_and_event_logs_offer_their_broker() {
+    let mut graph = Graph::default();
+    graph.nodes.push(Node::new(
+        "events.orders",
+        NodeConfig::default_for(NodeKind::Topic),
+    ));
+    graph.nodes.push(Node::new(
+        "account.log",
+        NodeConfig::default_for(NodeKind::EventLog),
+    ));
+    let mut h = harness(selecting(graph.clone(), "events.orders"));
+    h.get_by_label("backend.kind").click();
+    h.run();
+    assert!(h.query_by_label("RabbitMQ").is_none());
+    h.get_by_label("NATS").click();
+    h.run();
+    assert_eq!(
+        backend_of(&h, "events.orders"),
+        Some(&Backend::Nats(NatsBackend {
+            subject: "events.orders".into(),
+            ..NatsBackend::default()
+        }))
+    );
+    assert!(h.query_by_label("backend.subject").is_some());
+    assert!(
+        !h.state()
+            .doc
+            .diagnostics_of("events.orders")
+            .any(|d| d.is_error())
+    );
+
+    let mut h = harness(selecting(graph, "account.log"));
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("JetStream").click();
+    h.run();
+    assert_eq!(
+        backend_of(&h, "account.log"),
+        Some(&Backend::JetStream(JetStreamBackend {
+            stream: "ACCOUNT_LOG".into(),
+            subject: "account.log".into(),
+            ..JetStreamBackend::default()
+        }))
+    );
+    for name in ["backend.url", "backend.stream", "backend.subject"] {
+        assert!(h.query_by_label(name).is_some(), "no widget named {name}");
+    }
+    assert!(
+        !h.state()
+            .doc
+            .diagnostics_of("account.log")
+            .any(|d| d.is_error())
+    );
+}
+
+/// The process field tags the node; emptied, the tag is gone; a bad name shows at the top
+/// and under the field; each burst of typing is one undo step.
+#[test]
+fn process_field_sets_and_clears_the_tag() {
+    let mut h = harness(selecting(sample("mm1.json"), "worker"));
+    let process =
+        |h: &Harness<'_, Inspected>| h.state().doc.node("worker").unwrap().process.clone();
+    assert_eq!(process(&h), None);
+    h.get_by_label("process").focus();
+    h.get_by_label("process").type_text("workers");
+    h.run();
+    assert_eq!(process(&h).as_deref(), Some("workers"));
+    assert_eq!(h.state().doc.undo_label(), Some("Change process"));
+    h.state_mut().doc.seal();
+    select_all_and_type(&h, "process", "a/b");
+    h.run();
+    assert_eq!(process(&h).as_deref(), Some("a/b"));
+    assert_eq!(
+        h.query_all_by_label_contains("a process name uses letters")
+            .count(),
+        2
+    );
+    h.state_mut().doc.undo();
+    h.run();
+    assert_eq!(process(&h).as_deref(), Some("workers"));
+    h.get_by_label("process").focus();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.key_press(Key::Backspace);
+    h.run();
+    assert_eq!(process(&h), None);
 }

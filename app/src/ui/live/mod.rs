@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use flowbench_engine::model::{FaultKind, NodeConfig, WhenFull};
-use flowbench_engine::report::{BreakerState, NodeReport};
+use flowbench_engine::report::{BreakerState, BrokerReport, NodeReport};
 use flowbench_engine::runtime::{Command, EngineHandle, Pace, RunState, Snapshot};
 use flowbench_engine::sim::BuildError;
 use flowbench_engine::{Diagnostic, Graph};
@@ -93,6 +93,8 @@ pub enum Notice {
     Refused(String),
     /// A config edit waits until the node's errors are fixed.
     HeldBack(String),
+    /// The graph has channels on a broker and the speed is max: such a run goes live only.
+    LiveOnly(String),
 }
 
 impl Notice {
@@ -101,7 +103,8 @@ impl Notice {
             Notice::CannotStart(m)
             | Notice::GraphChanged(m)
             | Notice::Refused(m)
-            | Notice::HeldBack(m) => m,
+            | Notice::HeldBack(m)
+            | Notice::LiveOnly(m) => m,
         }
     }
 
@@ -435,9 +438,14 @@ impl LiveSession {
             )));
         }
         if let Some(why) = &self.refused {
-            notices.push(Notice::Refused(format!(
-                "The run cannot take this change live: {why}"
-            )));
+            let live_only = self.speed == Speed::Max
+                && self.running_graph().is_some_and(has_brokers)
+                && why.contains("live only");
+            notices.push(if live_only {
+                Notice::LiveOnly(format!("Not run: {why}"))
+            } else {
+                Notice::Refused(format!("The run cannot take this change live: {why}"))
+            });
         }
         if let Some(why) = &self.held_back {
             notices.push(Notice::HeldBack(why.clone()));
@@ -678,6 +686,7 @@ impl LiveSession {
                 .cloned()
                 .unwrap_or_default(),
             sim_time_ms: snapshot.report.sim_time_ms,
+            broker: report.broker.clone(),
             ..NodeLive::default()
         };
         match &node.config {
@@ -725,6 +734,18 @@ impl LiveSession {
             _ => {}
         }
         Some(live)
+    }
+
+    /// Node `id`'s broker connection as of the newest snapshot, when it is a channel on a
+    /// broker.
+    pub fn broker_report(&self, id: &str) -> Option<&BrokerReport> {
+        self.snapshot
+            .as_ref()?
+            .report
+            .nodes
+            .get(id)?
+            .broker
+            .as_ref()
     }
 
     /// Messages per second along the edge `from` → `to`: the target's input rate when the
@@ -788,6 +809,11 @@ fn breaker_live(
         },
         changed_at: seen.map(|s| s.1).filter(|t| t.is_finite()),
     }
+}
+
+/// Whether `graph` has channels on a broker: it then runs live only (1×, 10×, 100×).
+pub fn has_brokers(graph: &Graph) -> bool {
+    graph.nodes.iter().any(|n| n.config.backend().is_some())
 }
 
 /// Why the document's graph cannot run, naming the first error; `None` when it can.

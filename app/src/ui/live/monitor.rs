@@ -8,7 +8,7 @@ use egui_plot::{
     uniform_grid_spacer,
 };
 use flowbench_engine::model::FaultKind;
-use flowbench_engine::report::{BreakerState, NodeReport};
+use flowbench_engine::report::{BreakerState, BrokerReport, NodeReport};
 use flowbench_engine::runtime::RunState;
 use flowbench_engine::{Graph, NodeKind};
 use serde_json::Value;
@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::overlay::{LiveColors, breaker_word, fault_word};
 use super::series::{NodeSeries, Sample, breaker_level};
 use super::{LiveSession, format};
+use crate::ui::canvas::summary::broker_title;
 use crate::ui::{AppCommand, Document};
 
 /// Width of the numbers table on the right.
@@ -825,6 +826,11 @@ pub fn report_rows(report: &NodeReport) -> Vec<(String, String)> {
                 rows.push((key.clone(), latency_text(inner)))
             }
             Value::Object(inner) if is_gauge(inner) => rows.push((key.clone(), gauge_text(inner))),
+            Value::Object(_) if key == "broker" => {
+                if let Some(broker) = &report.broker {
+                    rows.extend(broker_rows(broker));
+                }
+            }
             Value::Object(inner) => {
                 rows.push((key.clone(), format!("{} entries", inner.len())));
                 for (name, v) in inner {
@@ -861,6 +867,41 @@ pub fn report_rows(report: &NodeReport) -> Vec<(String, String)> {
             other => rows.push((key.clone(), scalar_text(key, other))),
         }
     }
+    rows
+}
+
+/// A broker-backed channel's connection and counters: a headline ("RabbitMQ orders · up"),
+/// then every field of the report's `broker` object, names and URLs as they are.
+fn broker_rows(broker: &BrokerReport) -> Vec<(String, String)> {
+    let mut rows = vec![(
+        "broker".to_owned(),
+        format!(
+            "{} {} · {}",
+            broker_title(&broker.kind),
+            broker.name,
+            broker.state
+        ),
+    )];
+    let text = |key: &str, value: &str| (format!("  {key}"), value.to_owned());
+    rows.push(text("url", &broker.url));
+    rows.push(text("state", &broker.state));
+    if let Some(error) = &broker.error {
+        rows.push(text("error", error));
+    }
+    for (key, n) in [
+        ("published", broker.published),
+        ("confirmed", broker.confirmed),
+        ("publish_failed", broker.publish_failed),
+        ("consumed", broker.consumed),
+        ("acked", broker.acked),
+        ("redelivered", broker.redelivered),
+    ] {
+        rows.push((format!("  {key}"), format::count(n)));
+    }
+    if let Some(depth) = broker.broker_depth {
+        rows.push(("  broker_depth".to_owned(), format::count(depth)));
+    }
+    rows.push(("  reconnects".to_owned(), format::count(broker.reconnects)));
     rows
 }
 

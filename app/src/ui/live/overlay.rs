@@ -1,5 +1,6 @@
 //! What a running graph looks like on the canvas: per node its rates, a badge of what went
-//! wrong, a queue's fill bar, a service's busy workers, a breaker's state; per edge dots that
+//! wrong, a queue's fill bar, a service's busy workers, a breaker's state, a broker-backed
+//! channel's connection and the broker's depth; per edge dots that
 //! move with the throughput. Pure painting functions: the canvas calls them with screen
 //! rectangles and points, after drawing a node or an edge.
 
@@ -7,9 +8,10 @@ use egui::epaint::StrokeKind;
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect, Stroke, pos2, vec2};
 use flowbench_engine::NodeKind;
 use flowbench_engine::model::FaultKind;
-use flowbench_engine::report::BreakerState;
+use flowbench_engine::report::{BreakerState, BrokerReport};
 
 use super::format;
+use crate::ui::canvas::summary::broker_title;
 
 /// How long a breaker flashes after it changes state (wall seconds).
 pub const FLASH_S: f64 = 0.5;
@@ -54,6 +56,8 @@ pub struct NodeLive {
     pub utilization: Option<f64>,
     pub autoscaled: bool,
     pub breaker: Option<BreakerLive>,
+    /// A channel on a broker: its connection and the broker's own counters.
+    pub broker: Option<BrokerReport>,
     /// Faults active on the node now (scheduled or injected).
     pub faults: Vec<FaultKind>,
     pub sim_time_ms: f64,
@@ -132,6 +136,117 @@ impl LiveColors {
     }
 }
 
+/// The colour of a broker connection's state: up green, connecting or retrying amber,
+/// down red.
+pub fn broker_color(colors: &LiveColors, state: &str) -> Color32 {
+    match state {
+        "up" => colors.ok,
+        "connecting" | "retrying" => colors.warn,
+        "down" => colors.bad,
+        _ => colors.weak,
+    }
+}
+
+/// The badge of a broker-backed channel: "RabbitMQ up", "NATS retrying".
+pub fn broker_badge(broker: &BrokerReport) -> String {
+    format!("{} {}", broker_title(&broker.kind), broker.state)
+}
+
+/// The broker's own depth, beside the local counters: "broker 12 ready" (RabbitMQ: ready
+/// in its queue), "broker 120 in stream" (JetStream).
+pub fn broker_depth_text(broker: &BrokerReport) -> Option<String> {
+    let depth = format::number(broker.broker_depth? as f64);
+    Some(match broker.kind.as_str() {
+        "jetstream" => format!("broker {depth} in stream"),
+        _ => format!("broker {depth} ready"),
+    })
+}
+
+/// What hovering the broker badge tells: where, the state and why, and the counters.
+pub fn broker_hover_text(broker: &BrokerReport) -> String {
+    let mut lines = vec![format!(
+        "{} {} at {}",
+        broker_title(&broker.kind),
+        broker.name,
+        broker.url
+    )];
+    let mut state = format!("Connection: {}", broker.state);
+    if broker.reconnects > 0 {
+        state += &format!(
+            " ({} reconnect{})",
+            broker.reconnects,
+            if broker.reconnects == 1 { "" } else { "s" }
+        );
+    }
+    lines.push(state);
+    if let Some(error) = &broker.error {
+        lines.push(format!("Error: {error}"));
+    }
+    lines.push(format!(
+        "Published {} · confirmed {} · failed {}",
+        broker.published, broker.confirmed, broker.publish_failed
+    ));
+    lines.push(format!(
+        "Consumed {} · acked {} · redelivered {}",
+        broker.consumed, broker.acked, broker.redelivered
+    ));
+    if let Some(depth) = broker_depth_text(broker) {
+        lines.push(depth);
+    }
+    lines.join("\n")
+}
+
+/// Where the broker badge of a node drawn at `node_rect` sits (the first chip above the box,
+/// on the left), when text is drawn at `zoom`.
+pub fn broker_badge_rect(
+    painter: &Painter,
+    node_rect: Rect,
+    broker: &BrokerReport,
+    zoom: f32,
+) -> Option<Rect> {
+    let z = zoom.max(0.05);
+    if z < TEXT_ZOOM {
+        return None;
+    }
+    let galley = painter.layout_no_wrap(broker_badge(broker), chip_font(z), Color32::WHITE);
+    let size = galley.size() + 2.0 * chip_pad(z);
+    let bottom = node_rect.top() - 3.0 * z;
+    Some(Rect::from_min_size(
+        pos2(node_rect.left(), bottom - size.y),
+        size,
+    ))
+}
+
+/// Makes the broker badge of node `node_id` drawn at `node_rect` a hover target: its hover
+/// text tells the connection (with the error when it is not up) and the broker's counters.
+/// Named `broker <id>` for assistive technology, with the badge as its value; `canvas` is
+/// the id of the canvas the node is drawn on.
+pub fn broker_badge_hover(
+    ui: &egui::Ui,
+    canvas: egui::Id,
+    painter: &Painter,
+    node_rect: Rect,
+    node_id: &str,
+    broker: &BrokerReport,
+    zoom: f32,
+) {
+    let Some(rect) = broker_badge_rect(painter, node_rect, broker, zoom) else {
+        return;
+    };
+    let response = ui.interact(
+        rect,
+        canvas.with(("broker badge", node_id)),
+        egui::Sense::hover(),
+    );
+    response.widget_info(|| {
+        let mut info =
+            egui::WidgetInfo::labeled(egui::Role::Status, true, format!("broker {node_id}"));
+        info.current_text_value = Some(broker_badge(broker));
+        info
+    });
+    response.on_hover_text(broker_hover_text(broker));
+}
+
 /// The word for a breaker state.
 pub fn breaker_word(state: BreakerState) -> &'static str {
     match state {
@@ -155,8 +270,9 @@ pub fn fault_word(kind: FaultKind) -> &'static str {
 /// Paints node `kind`'s live numbers around its box `node_rect` (screen coordinates) at
 /// canvas zoom `zoom`; `time` is egui's `input.time` (for the breaker's flash).
 ///
-/// Below the box: rates in and out, then the depth or busy workers. Above: chips for a
-/// breaker's state, an autoscaled service's workers and active faults on the left, and a
+/// Below the box: rates in and out, then the depth (and the broker's own depth) or busy
+/// workers. Above: chips for a broker connection's state, a breaker's state, an autoscaled
+/// service's workers and active faults on the left, and a
 /// badge of failed, lost, dropped, timed-out and rejected counts on the right. On the box: a
 /// fill bar (queue, topic: fullest subscriber; service: utilisation), a red outline when a
 /// blocking buffer is full, a breaker's state colour and its flash after a transition.
@@ -213,6 +329,11 @@ pub fn node_overlay(
         }
     }
     if z < TEXT_ZOOM {
+        // Too small for the badge: a dot in the corner keeps the connection's state visible.
+        if let Some(broker) = &live.broker {
+            let c = r.right_top() + vec2(-6.0 * z, 6.0 * z);
+            painter.circle_filled(c, (3.0 * z).max(2.0), broker_color(&colors, &broker.state));
+        }
         return;
     }
 
@@ -266,6 +387,11 @@ pub fn node_overlay(
         },
         _ => None,
     };
+    let broker_depth = live.broker.as_ref().and_then(broker_depth_text);
+    let detail = match (detail, broker_depth) {
+        (Some(local), Some(broker)) => Some(format!("{local} · {broker}")),
+        (local, broker) => local.or(broker),
+    };
     if let Some(detail) = detail {
         let color = if live.blocking_full {
             colors.bad
@@ -282,9 +408,20 @@ pub fn node_overlay(
     }
 
     // Above the box: chips on the left, the problem badge on the right.
-    let chip_font = FontId::proportional((9.5 * z).clamp(7.5, 14.0));
+    let chip_font = chip_font(z);
     let bottom = r.top() - gap;
     let mut x = r.left();
+    if let Some(broker) = &live.broker {
+        x += chip(
+            painter,
+            pos2(x, bottom),
+            &broker_badge(broker),
+            chip_font.clone(),
+            broker_color(&colors, &broker.state),
+            colors.chip_text,
+            z,
+        ) + gap;
+    }
     if let Some(breaker) = &live.breaker {
         let mut word = breaker_word(breaker.state).to_uppercase();
         if let Some(ms) = breaker.half_open_in_ms {
@@ -343,7 +480,7 @@ pub fn node_overlay(
             .collect::<Vec<_>>()
             .join(" · ");
         let galley = painter.layout_no_wrap(text, chip_font, colors.chip_text);
-        let pad = vec2(5.0 * z, 1.5 * z);
+        let pad = chip_pad(z);
         let rect = Rect::from_min_size(
             pos2(
                 r.right() - galley.size().x - 2.0 * pad.x,
@@ -360,6 +497,14 @@ pub fn node_overlay(
         painter.rect_filled(rect, rect.height() / 2.0, color);
         painter.galley(rect.min + pad, galley, colors.chip_text);
     }
+}
+
+fn chip_font(z: f32) -> FontId {
+    FontId::proportional((9.5 * z).clamp(7.5, 14.0))
+}
+
+fn chip_pad(z: f32) -> egui::Vec2 {
+    vec2(5.0 * z, 1.5 * z)
 }
 
 /// A thin bar along the inside of the box's bottom edge.
@@ -397,7 +542,7 @@ fn chip(
     z: f32,
 ) -> f32 {
     let galley = painter.layout_no_wrap(text.to_owned(), font, text_color);
-    let pad = vec2(5.0 * z, 1.5 * z);
+    let pad = chip_pad(z);
     let size = galley.size() + 2.0 * pad;
     let rect = Rect::from_min_size(pos2(at.x, at.y - size.y), size);
     painter.rect_filled(rect, size.y / 2.0, fill);

@@ -7,8 +7,12 @@ use flowbench_engine::runtime::RunState;
 
 use flowbench_engine::Place;
 
-use super::{BottomTab, LiveSession, Notice, Speed, format};
+use super::{BottomTab, LiveSession, Notice, Speed, format, has_brokers};
 use crate::ui::{AppCommand, Document};
+
+/// Why max is not offered for a graph with channels on a broker.
+const LIVE_ONLY: &str = "Channels on a broker run live only: the broker's time is the wall \
+                         clock, so choose 1×, 10× or 100×, not max.";
 
 /// Simulated time the "+1 s" button advances.
 pub const ADVANCE_MS: f64 = 1000.0;
@@ -89,17 +93,28 @@ fn controls_ui(ui: &mut egui::Ui, live: &mut LiveSession, doc: &Document) {
 
     let speed_label = ui.label("Speed");
     let mut speed = live.speed();
+    let live_only = has_brokers(&doc.graph);
     let combo = egui::ComboBox::from_id_salt("live.speed")
         .selected_text(speed.label())
         .width(56.0)
         .show_ui(ui, |ui| {
             for s in Speed::ALL {
-                ui.selectable_value(&mut speed, s, s.label());
+                let allowed = !(live_only && s == Speed::Max);
+                ui.add_enabled_ui(allowed, |ui| {
+                    ui.selectable_value(&mut speed, s, s.label())
+                        .on_disabled_hover_text(LIVE_ONLY);
+                });
             }
         });
-    combo.response.labelled_by(speed_label.id).on_hover_text(
-        "Simulated time against the wall clock; max runs as fast as the machine can",
-    );
+    let tip = if live_only {
+        format!("Simulated time against the wall clock. {LIVE_ONLY}")
+    } else {
+        "Simulated time against the wall clock; max runs as fast as the machine can".to_owned()
+    };
+    combo
+        .response
+        .labelled_by(speed_label.id)
+        .on_hover_text(tip);
     if speed != live.speed() {
         live.set_speed(speed);
     }
@@ -395,7 +410,19 @@ fn notices_ui(
                     live.restart(doc);
                 }
             }
-            if matches!(notice, Notice::Refused(_)) && ui.button("Dismiss").clicked() {
+            if matches!(notice, Notice::LiveOnly(_))
+                && ui
+                    .button("Run at 1×")
+                    .on_hover_text("Set the speed to 1× and run")
+                    .clicked()
+            {
+                live.set_speed(Speed::X1);
+                live.dismiss_refused();
+                live.run(doc);
+            }
+            if matches!(notice, Notice::Refused(_) | Notice::LiveOnly(_))
+                && ui.button("Dismiss").clicked()
+            {
                 live.dismiss_refused();
             }
         });

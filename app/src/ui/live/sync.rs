@@ -1,8 +1,10 @@
 //! What an edit made during a run means for it: a change of a node's config can be applied
-//! to the running engine; a change of the graph's structure (nodes, kinds, edges, faults)
-//! needs a restart.
+//! to the running engine; a change of the graph's structure (nodes, kinds, edges, faults,
+//! where a channel lives: engine or broker, and which) needs a restart.
 
 use flowbench_engine::{Graph, NodeConfig};
+
+use crate::ui::canvas::summary::broker_title;
 
 /// How the document's graph differs from the graph a run is running.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +45,17 @@ fn structure_difference(running: &Graph, now: &Graph) -> Option<String> {
             Some(old) if old.kind_name() != node.kind_name() => {
                 return Some(format!("node '{}' is now a {}", node.id, node.kind_name()));
             }
+            Some(old) if old.config.backend() != node.config.backend() => {
+                return Some(match node.config.backend() {
+                    Some(b) => format!(
+                        "'{}' now runs on {} {}",
+                        node.id,
+                        broker_title(b.kind_name()),
+                        b.channel_name()
+                    ),
+                    None => format!("'{}' now runs in the engine", node.id),
+                });
+            }
             Some(_) => {}
         }
     }
@@ -70,7 +83,7 @@ fn structure_difference(running: &Graph, now: &Graph) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use flowbench_engine::model::{Fault, FaultKind, QueueConfig};
+    use flowbench_engine::model::{Backend, Fault, FaultKind, QueueConfig, RabbitMqBackend};
     use flowbench_engine::{Edge, Node, NodeKind};
 
     use super::*;
@@ -148,5 +161,19 @@ mod tests {
         let mut now = running.clone();
         now.nodes.retain(|n| n.id != "done");
         assert_eq!(why(&now), "node 'done' was removed");
+
+        let mut now = running.clone();
+        now.nodes[1].config = NodeConfig::Queue(QueueConfig {
+            backend: Some(Backend::RabbitMq(RabbitMqBackend {
+                queue: "orders".into(),
+                ..RabbitMqBackend::default()
+            })),
+            ..QueueConfig::default()
+        });
+        assert_eq!(why(&now), "'q' now runs on RabbitMQ orders");
+        assert_eq!(
+            compare(&now, &running),
+            Change::Structure("'q' now runs in the engine".into())
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use egui::Key;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use flowbench_engine::model::{Dist, ServiceConfig, TopicConfig};
 use flowbench_engine::runtime::RunState;
 use flowbench_engine::sim::{RunOptions, run};
@@ -341,4 +341,202 @@ fn exports_write_where_the_user_says() {
     let csv = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
     assert!(csv.starts_with(export::CSV_HEADER));
     assert!(csv.lines().any(|l| l.starts_with("q,")));
+}
+
+// ---- channels on a broker ------------------------------------------------------------------
+
+/// What a RabbitMQ-backed queue reports while its broker is away: retrying, with the error.
+fn retrying_broker() -> BrokerReport {
+    BrokerReport {
+        kind: "rabbitmq".into(),
+        url: "amqp://guest:***@127.0.0.1:5672/%2f".into(),
+        name: "flowbench.orders".into(),
+        state: "retrying".into(),
+        error: Some("connection refused (os error 111)".into()),
+        published: 120,
+        confirmed: 118,
+        publish_failed: 2,
+        consumed: 90,
+        acked: 88,
+        redelivered: 3,
+        broker_depth: Some(12),
+        reconnects: 1,
+    }
+}
+
+/// The badge names the broker and its state in the state's colour (up green, connecting
+/// and retrying amber, down red); the broker's depth reads beside the local counters; the
+/// hover text has the error and the counters.
+#[test]
+fn broker_badge_texts_and_colours() {
+    let broker = retrying_broker();
+    assert_eq!(overlay::broker_badge(&broker), "RabbitMQ retrying");
+    assert_eq!(
+        overlay::broker_depth_text(&broker).as_deref(),
+        Some("broker 12 ready")
+    );
+    let jetstream = BrokerReport {
+        kind: "jetstream".into(),
+        broker_depth: Some(1500),
+        ..broker.clone()
+    };
+    assert_eq!(
+        overlay::broker_depth_text(&jetstream).as_deref(),
+        Some("broker 1500 in stream")
+    );
+    let nats = BrokerReport {
+        kind: "nats".into(),
+        state: "up".into(),
+        broker_depth: None,
+        ..broker.clone()
+    };
+    assert_eq!(overlay::broker_badge(&nats), "NATS up");
+    assert_eq!(overlay::broker_depth_text(&nats), None);
+    let hover = overlay::broker_hover_text(&broker);
+    for part in [
+        "RabbitMQ flowbench.orders at amqp://guest:***@127.0.0.1:5672/%2f",
+        "Connection: retrying (1 reconnect)",
+        "Error: connection refused (os error 111)",
+        "Published 120 · confirmed 118 · failed 2",
+        "Consumed 90 · acked 88 · redelivered 3",
+    ] {
+        assert!(hover.contains(part), "{part} in {hover}");
+    }
+    let colors = overlay::LiveColors::new(false);
+    assert_eq!(overlay::broker_color(&colors, "up"), colors.ok);
+    assert_eq!(overlay::broker_color(&colors, "connecting"), colors.warn);
+    assert_eq!(overlay::broker_color(&colors, "retrying"), colors.warn);
+    assert_eq!(overlay::broker_color(&colors, "down"), colors.bad);
+}
+
+/// On the canvas, the badge above a broker-backed queue is a named hover target whose
+/// tooltip says why the connection is not up.
+#[test]
+fn broker_badge_hover_shows_the_error() {
+    let broker = retrying_broker();
+    let live = NodeLive {
+        depth: Some(3.0),
+        capacity: Some(1000),
+        fill: Some(0.003),
+        broker: Some(broker.clone()),
+        ..NodeLive::default()
+    };
+    let mut h = Harness::builder()
+        .with_size([480.0, 320.0])
+        .build_ui(move |ui| {
+            ui.ctx()
+                .all_styles_mut(|s| s.interaction.tooltip_delay = 0.0);
+            let rect = egui::Rect::from_min_size(egui::pos2(120.0, 120.0), egui::vec2(160.0, 64.0));
+            let painter = ui.painter().clone();
+            node_overlay(
+                &painter,
+                rect,
+                flowbench_engine::NodeKind::Queue,
+                &live,
+                1.0,
+                0.0,
+            );
+            overlay::broker_badge_hover(
+                ui,
+                ui.scope_id(),
+                &painter,
+                rect,
+                "order-queue",
+                &broker,
+                1.0,
+            );
+        });
+    h.run();
+    let badge = h.get_by_label("broker order-queue");
+    assert_eq!(badge.value().as_deref(), Some("RabbitMQ retrying"));
+    badge.hover();
+    h.run();
+    assert!(
+        h.query_by_label_contains("Error: connection refused")
+            .is_some()
+    );
+}
+
+/// The monitor's table shows a broker-backed node's connection and the broker's counters,
+/// from a snapshot built by hand (no broker needed).
+#[test]
+fn monitor_table_shows_the_broker_fields() {
+    let graph = sample("brokers/rabbitmq-work-queue.json");
+    let mut doc = Document::new(graph, None);
+    doc.selection = Selection::only_node("order-queue");
+    let mut live = LiveSession::default();
+    let queue = NodeReport {
+        kind: "queue".into(),
+        in_: 120,
+        out: 90,
+        broker: Some(retrying_broker()),
+        ..NodeReport::default()
+    };
+    let report = flowbench_engine::Report {
+        format: "flowbench.report".into(),
+        version: 1,
+        graph: doc.graph.name.clone(),
+        seed: doc.graph.seed,
+        sim_time_ms: 5000.0,
+        wall_time_ms: 5000.0,
+        events: 400,
+        totals: Default::default(),
+        conservation: Default::default(),
+        nodes: [("order-queue".to_owned(), queue)].into_iter().collect(),
+    };
+    live.snapshot = Some(Snapshot {
+        state: RunState::Paused,
+        pace: Pace::Realtime { speed: 1.0 },
+        events_per_sec: 0.0,
+        report,
+        refused: None,
+        active_faults: vec![Vec::new()],
+    });
+    let state = (doc, live, Vec::<AppCommand>::new());
+    let mut h = Harness::builder()
+        .with_size([1200.0, 600.0])
+        .build_ui_state(
+            |ui, (doc, live, commands): &mut (Document, LiveSession, Vec<AppCommand>)| {
+                monitor::ui(ui, live, doc, commands)
+            },
+            state,
+        );
+    h.run();
+    for label in [
+        "RabbitMQ flowbench.orders · retrying",
+        "connection refused (os error 111)",
+        "amqp://guest:***@127.0.0.1:5672/%2f",
+        "  broker_depth",
+        "  redelivered",
+        "  reconnects",
+    ] {
+        assert!(
+            h.query_by_label(label).is_some(),
+            "no '{label}' in the table"
+        );
+    }
+}
+
+/// A graph with channels on a broker does not run at max: the run bar says so (without
+/// offering a restart, which would not help) and the speed menu does not offer max.
+#[test]
+fn brokers_run_live_only() {
+    let doc = Document::new(sample("brokers/rabbitmq-work-queue.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.run(&doc);
+    poll_until(&mut live, &doc, |l| !l.notices().is_empty());
+    let notice = live.notices().remove(0);
+    assert!(
+        matches!(&notice, Notice::LiveOnly(m) if m.contains("live only")),
+        "{notice:?}"
+    );
+    assert!(!notice.restart_helps());
+    live.reset();
+
+    let mut h = app(sample("brokers/rabbitmq-work-queue.json"));
+    h.get_by_label("Speed").click();
+    h.run();
+    assert!(h.get_by_label("max").accesskit_node().is_disabled());
+    assert!(!h.get_by_label("10×").accesskit_node().is_disabled());
 }
