@@ -268,8 +268,8 @@ impl BrokerChannel {
         stream_seq: Option<u64>,
         envelope: Envelope,
     ) {
+        // `in` counts what local senders sent into the channel; deliveries are `consumed`.
         self.consumed += 1;
-        self.in_ += 1;
         if redelivered {
             self.redelivered += 1;
         }
