@@ -240,6 +240,11 @@ impl Simulation {
             active_faults: vec![Vec::new(); n],
             current: None,
         };
+        for (i, node) in sim.nodes.iter().enumerate() {
+            if matches!(node, NodeState::Sink(_)) {
+                sim.core.mark_sink(i as NodeId);
+            }
+        }
         for (i, f) in graph.faults.iter().enumerate() {
             let index = i as u32;
             sim.core
@@ -262,6 +267,7 @@ impl Simulation {
             };
             with_node!(&mut sim.nodes[i], node => node.start(&mut ctx));
         }
+        sim.settle_sinks();
         Ok(sim)
     }
 
@@ -295,6 +301,7 @@ impl Simulation {
     }
 
     /// Processes one event; false when none is left.
+    #[inline]
     pub fn step(&mut self) -> bool {
         let Some(event) = self.core.pop() else {
             return false;
@@ -310,8 +317,9 @@ impl Simulation {
     }
 
     pub fn run_until_ns(&mut self, t: Time) {
-        while self.core.next_time().is_some_and(|next| next <= t) {
-            self.step();
+        while let Some(event) = self.core.pop_until(t) {
+            self.core.events += 1;
+            self.dispatch(event);
         }
         self.core.now = self.core.now.max(t);
     }
@@ -368,15 +376,35 @@ impl Simulation {
         match limit_ms {
             Some(limit) => {
                 let t = ms_to_ns(limit);
-                while self.core.next_time().is_some_and(|next| next <= t) {
-                    self.step();
+                while let Some(event) = self.core.pop_until(t) {
+                    self.core.events += 1;
+                    self.dispatch(event);
                 }
             }
             None => while self.step() {},
         }
     }
 
+    /// Runs `event`'s handler, then hands the sinks what it delivered to them.
+    #[inline]
     fn dispatch(&mut self, event: Event) {
+        self.handle(event);
+        if !self.core.sink_deliveries.is_empty() {
+            self.settle_sinks();
+        }
+    }
+
+    /// Hands the sinks the messages delivered to them directly (`Ctx::try_send`).
+    fn settle_sinks(&mut self) {
+        for (sink, latency) in self.core.sink_deliveries.drain(..) {
+            if let NodeState::Sink(s) = &mut self.nodes[sink as usize] {
+                s.delivered_directly(latency);
+            }
+        }
+    }
+
+    #[inline]
+    fn handle(&mut self, event: Event) {
         let to = match &event {
             Event::Timer { node, .. } => *node,
             Event::Arrive { to, .. }
@@ -434,9 +462,11 @@ impl Simulation {
                 } else {
                     return; // ended before it began (until_ms < at_ms is refused by validation)
                 }
-                let before = ctx.core.faults[to];
-                ctx.core.faults[to] =
-                    combine_faults(active.iter().map(|&i| &self.faults[i as usize]));
+                let before = ctx.core.faults(to as NodeId);
+                ctx.core.set_faults(
+                    to as NodeId,
+                    combine_faults(active.iter().map(|&i| &self.faults[i as usize])),
+                );
                 with_node!(node, n => n.on_faults(&mut ctx, before));
             }
         }
@@ -471,7 +501,9 @@ impl Simulation {
             me: i as NodeId,
             rng: &mut self.rngs[i],
         };
-        with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config))
+        let result = with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config));
+        self.settle_sinks();
+        result
     }
 
     /// Starts a fault on a node now, until [`Simulation::clear_faults`].
@@ -556,6 +588,7 @@ impl Simulation {
             rng: &mut self.rngs[log],
         };
         with_node!(&mut self.nodes[log], n => n.on_replay(&mut ctx, consumer));
+        self.settle_sinks();
         Ok(())
     }
 
