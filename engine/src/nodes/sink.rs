@@ -53,6 +53,10 @@ impl Behavior for Sink {
         }
     }
 
+    fn batch_metrics(&mut self) {
+        self.latency.batch_records();
+    }
+
     fn held(&self) -> u64 {
         0
     }

@@ -646,7 +646,9 @@ impl Sampler {
         // A draw too long to count (infinite, from a huge mean or a tiny rate) is the
         // longest one, never 0: a zero gap would repeat at one instant without end.
         if ns > 0.0 {
-            ns.round().min(LONGEST_DRAW_NS) as Time
+            // Rounds to the nearest nanosecond, as `round` does for positive values but
+            // without its library call.
+            (ns + 0.5).min(LONGEST_DRAW_NS) as Time
         } else {
             0
         }
