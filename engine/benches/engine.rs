@@ -172,8 +172,8 @@ const LIGHT: ChainLoad = ChainLoad {
 
 /// The generated graphs' chains: a store with a pool of 32 connections and ~100 ms mean
 /// latency, so about 23 timers are pending per chain. The 10,000-node graph's event heap
-/// holds about 45,000 (1.4 MB, more than a core's L2 cache) and its node state, with 7,000
-/// latency histograms, takes about 1.3 GB.
+/// holds about 45,000 (1.4 MB, more than a core's L2 cache) and the whole simulation, with
+/// 7,000 latency histograms, takes about 70 MB.
 const DEEP: ChainLoad = ChainLoad {
     parse_workers: 8,
     parse_mean_ms: 10.0,

@@ -59,6 +59,9 @@ pub trait Behavior {
     }
     /// Messages the node holds (for the conservation check).
     fn held(&self) -> u64;
+    /// The graph is big: its nodes' state is rarely in cache, so latency histograms batch
+    /// their updates ([`crate::metrics::Latency::batch_records`]).
+    fn batch_metrics(&mut self) {}
     /// Whether the node keeps tracked messages until it is done with them (otherwise the
     /// token is released as soon as the message arrives).
     fn tracks_tokens(&self) -> bool {

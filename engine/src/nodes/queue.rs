@@ -68,19 +68,26 @@ impl Queue {
         if !ctx.faults().halted() && !self.consumers.is_empty() {
             let n = self.consumers.len();
             while !self.waiting.is_empty() {
-                let Some(i) = (0..n)
-                    .map(|i| (self.next + i) % n)
-                    .find(|&i| ctx.has_room(self.consumers[i]))
-                else {
+                // The first consumer with room, starting at `next` (round robin).
+                let mut i = self.next;
+                let mut found = false;
+                for _ in 0..n {
+                    if ctx.has_room(self.consumers[i]) {
+                        found = true;
+                        break;
+                    }
+                    i = if i + 1 == n { 0 } else { i + 1 };
+                }
+                if !found {
                     for &c in &self.consumers {
                         ctx.wait_for(c);
                     }
                     break;
-                };
+                }
                 let (msg, since) = self.waiting.pop_front().expect("not empty");
                 self.wait.record(ctx.now() - since);
                 self.out += 1;
-                self.next = (i + 1) % n;
+                self.next = if i + 1 == n { 0 } else { i + 1 };
                 let sent = ctx.try_send(self.consumers[i], msg, NO_TOKEN);
                 debug_assert!(sent.is_ok());
             }
@@ -148,6 +155,10 @@ impl Behavior for Queue {
         self.durable = c.durable;
         self.dispatch(ctx);
         Ok(())
+    }
+
+    fn batch_metrics(&mut self) {
+        self.wait.batch_records();
     }
 
     fn held(&self) -> u64 {

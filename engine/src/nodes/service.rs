@@ -601,6 +601,10 @@ impl Behavior for Service {
         self.arm_scaler(ctx);
     }
 
+    fn batch_metrics(&mut self) {
+        self.service.batch_records();
+    }
+
     fn held(&self) -> u64 {
         let working: u64 = self
             .workers

@@ -17,6 +17,13 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// A message delivered without an event (`Ctx::try_send`): counted in and recorded; the
+    /// sender already counted it delivered.
+    pub fn delivered_directly(&mut self, latency: Time) {
+        self.in_ += 1;
+        self.latency.record(latency);
+    }
+
     fn free(ctx: &Ctx) -> u64 {
         if ctx.faults().halted() { 0 } else { UNLIMITED }
     }
@@ -44,6 +51,10 @@ impl Behavior for Sink {
             NodeConfig::Sink(_) => Ok(()),
             _ => Err("a sink's kind cannot change while the graph runs".to_owned()),
         }
+    }
+
+    fn batch_metrics(&mut self) {
+        self.latency.batch_records();
     }
 
     fn held(&self) -> u64 {

@@ -2,8 +2,7 @@
 //! node has for more messages, who waits for that room, and the totals every message ends
 //! up in. Nodes see it through [`Ctx`], never directly.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rand::Rng as _;
@@ -116,27 +115,79 @@ impl From<Timed> for Event {
     }
 }
 
+/// A timer or fault waiting in the heap. `key` orders it: the time in the high 64 bits,
+/// the sequence number of its scheduling in the low 64 (earlier first at one instant).
+#[derive(Clone, Copy)]
 struct Scheduled {
-    time: Time,
-    seq: u64,
+    key: u128,
     event: Timed,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
+impl Scheduled {
+    fn time(&self) -> Time {
+        (self.key >> 64) as Time
     }
 }
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+
+/// The time-ordered events: a 4-ary min-heap on `Scheduled::key`. Half as deep as a binary
+/// heap, and a node's four children share one or two cache lines.
+#[derive(Default)]
+struct TimerHeap {
+    items: Vec<Scheduled>,
 }
-impl Ord for Scheduled {
-    /// Reversed: the heap pops the earliest time, and among equal times the first scheduled.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+
+impl TimerHeap {
+    fn peek_time(&self) -> Option<Time> {
+        self.items.first().map(Scheduled::time)
+    }
+
+    #[inline]
+    fn push(&mut self, item: Scheduled) {
+        let mut i = self.items.len();
+        self.items.push(item);
+        let items = &mut self.items[..];
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            if items[parent].key <= item.key {
+                break;
+            }
+            items[i] = items[parent];
+            i = parent;
+        }
+        items[i] = item;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Scheduled> {
+        let last = self.items.pop()?;
+        if self.items.is_empty() {
+            return Some(last);
+        }
+        let items = &mut self.items[..];
+        let top = items[0];
+        let len = items.len();
+        let mut i = 0;
+        loop {
+            let first = 4 * i + 1;
+            if first >= len {
+                break;
+            }
+            let children = &items[first..len.min(first + 4)];
+            let mut min = 0;
+            for (c, child) in children.iter().enumerate().skip(1) {
+                if child.key < children[min].key {
+                    min = c;
+                }
+            }
+            let child = first + min;
+            if items[child].key >= last.key {
+                break;
+            }
+            items[i] = items[child];
+            i = child;
+        }
+        items[i] = last;
+        Some(top)
     }
 }
 
@@ -182,24 +233,40 @@ pub struct Tally {
     pub lost: u64,
 }
 
+/// The scheduler's per-node state an event touches, together in one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
+struct Slot {
+    /// Messages the node can take now, by its own count.
+    free: u64,
+    /// Messages sent to it and not yet arrived (they hold reserved room).
+    incoming: u64,
+    /// Messages waiting in it, as channels publish it (autoscalers read it).
+    depth: u64,
+    faults: FaultState,
+    /// Some node waits for this one to have room (see `Core::waiters`).
+    has_waiters: bool,
+    /// A sink: messages sent to it are delivered as they are sent (see `Ctx::try_send`).
+    sink: bool,
+    /// `faults` is not the default (some fault is active).
+    faulty: bool,
+}
+
 pub struct Core {
     pub now: Time,
     seq: u64,
-    heap: BinaryHeap<Scheduled>,
+    heap: TimerHeap,
     /// Events at `now`, in the order they were raised; run before the heap's.
     pub ready: VecDeque<Event>,
     pub events: u64,
     next_message_id: u64,
     pub tally: Tally,
-    /// Per node: messages it can take now, by its own count.
-    free: Vec<u64>,
-    /// Per node: messages sent to it and not yet arrived (they hold reserved room).
-    incoming: Vec<u64>,
+    slots: Vec<Slot>,
     /// Per node: nodes waiting for it to have room.
     waiters: Vec<Vec<NodeId>>,
-    pub faults: Vec<FaultState>,
-    /// Per node: messages waiting in it, as channels publish it (autoscalers read it).
-    depth: Vec<u64>,
+    /// Messages delivered straight into sinks by the running handler: (sink, latency),
+    /// handed to the sinks as the handler returns.
+    pub sink_deliveries: Vec<(NodeId, Time)>,
 }
 
 impl Core {
@@ -207,57 +274,90 @@ impl Core {
         Core {
             now: 0,
             seq: 0,
-            heap: BinaryHeap::new(),
+            heap: TimerHeap::default(),
             ready: VecDeque::new(),
             events: 0,
             next_message_id: 0,
             tally: Tally::default(),
-            free: vec![0; nodes],
-            incoming: vec![0; nodes],
+            slots: vec![Slot::default(); nodes],
             waiters: vec![Vec::new(); nodes],
-            faults: vec![FaultState::default(); nodes],
-            depth: vec![0; nodes],
+            sink_deliveries: Vec::new(),
         }
     }
 
+    /// Marks `node` as a sink: an endpoint that only counts what reaches it, so a message
+    /// sent to it (untracked, while it has no fault) is delivered at once, without an event.
+    pub fn mark_sink(&mut self, node: NodeId) {
+        self.slots[node as usize].sink = true;
+    }
+
+    #[inline]
     pub fn schedule_at(&mut self, time: Time, event: Timed) {
         self.seq += 1;
+        let time = time.max(self.now);
         self.heap.push(Scheduled {
-            time: time.max(self.now),
-            seq: self.seq,
+            key: (u128::from(time) << 64) | u128::from(self.seq),
             event,
         });
     }
 
     /// Time of the next event, if any.
+    #[inline]
     pub fn next_time(&self) -> Option<Time> {
         if self.ready.is_empty() {
-            self.heap.peek().map(|s| s.time)
+            self.heap.peek_time()
         } else {
             Some(self.now)
         }
     }
 
     /// Takes the next event and advances the clock to it.
+    #[inline]
     pub fn pop(&mut self) -> Option<Event> {
         if let Some(e) = self.ready.pop_front() {
             return Some(e);
         }
         let s = self.heap.pop()?;
-        self.now = s.time;
+        self.now = s.time();
+        Some(s.event.into())
+    }
+
+    /// Takes the next event if it is due by `t`, advancing the clock to it.
+    #[inline]
+    pub fn pop_until(&mut self, t: Time) -> Option<Event> {
+        if let Some(e) = self.ready.pop_front() {
+            return Some(e);
+        }
+        if self.heap.peek_time()? > t {
+            return None;
+        }
+        let s = self.heap.pop()?;
+        self.now = s.time();
         Some(s.event.into())
     }
 
     /// Room `to` has for one more message now.
+    #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
-        let to = to as usize;
-        self.free[to].saturating_sub(self.incoming[to])
+        let slot = &self.slots[to as usize];
+        slot.free.saturating_sub(slot.incoming)
     }
 
     /// Called as an `Arrive` is dispatched: its reservation turns into the message itself.
+    #[inline]
     pub fn arrived(&mut self, to: NodeId) {
-        let i = &mut self.incoming[to as usize];
+        let i = &mut self.slots[to as usize].incoming;
         *i = i.saturating_sub(1);
+    }
+
+    pub fn faults(&self, node: NodeId) -> FaultState {
+        self.slots[node as usize].faults
+    }
+
+    pub fn set_faults(&mut self, node: NodeId, faults: FaultState) {
+        let slot = &mut self.slots[node as usize];
+        slot.faults = faults;
+        slot.faulty = faults != FaultState::default();
     }
 }
 
@@ -274,8 +374,9 @@ impl Ctx<'_> {
         self.core.now
     }
 
+    #[inline]
     pub fn faults(&self) -> FaultState {
-        self.core.faults[self.me as usize]
+        self.core.slots[self.me as usize].faults
     }
 
     /// Sets a timer that comes back to this node as `Timer { tag }` after `delay`.
@@ -335,12 +436,12 @@ impl Ctx<'_> {
 
     /// Publishes how many messages wait in this node (read by autoscaled consumers).
     pub fn publish_depth(&mut self, depth: u64) {
-        self.core.depth[self.me as usize] = depth;
+        self.core.slots[self.me as usize].depth = depth;
     }
 
     /// Messages waiting in `node`, as it last published.
     pub fn depth_of(&self, node: NodeId) -> u64 {
-        self.core.depth[node as usize]
+        self.core.slots[node as usize].depth
     }
 
     pub fn has_room(&self, to: NodeId) -> bool {
@@ -349,12 +450,24 @@ impl Ctx<'_> {
 
     /// Sends `msg` to `to` if it has room (reserving it); else registers this node to be
     /// woken when room frees and gives the message back.
+    ///
+    /// A message for a sink without faults is delivered right here (counted delivered, its
+    /// latency handed to the sink as the handler returns) instead of arriving as an event:
+    /// a sink only counts, so nothing else at this instant can tell the difference.
+    #[inline]
     pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
-        if self.core.room(to) == 0 {
+        let slot = &mut self.core.slots[to as usize];
+        if slot.free <= slot.incoming {
             self.wait_for(to);
             return Err(msg);
         }
-        self.core.incoming[to as usize] += 1;
+        if slot.sink && !slot.faulty && token == NO_TOKEN {
+            let latency = self.core.now.saturating_sub(msg.created);
+            self.core.sink_deliveries.push((to, latency));
+            self.core.tally.delivered += 1;
+            return Ok(());
+        }
+        slot.incoming += 1;
         self.core.ready.push_back(Event::Arrive {
             to,
             from: self.me,
@@ -369,15 +482,19 @@ impl Ctx<'_> {
         let w = &mut self.core.waiters[to as usize];
         if !w.contains(&self.me) {
             w.push(self.me);
+            self.core.slots[to as usize].has_waiters = true;
         }
     }
 
     /// Publishes how many messages this node can take now; wakes waiting senders when it
     /// has room.
+    #[inline]
     pub fn set_free(&mut self, free: u64) {
         let me = self.me as usize;
-        self.core.free[me] = free;
-        if self.core.room(self.me) > 0 && !self.core.waiters[me].is_empty() {
+        let slot = &mut self.core.slots[me];
+        slot.free = free;
+        if slot.has_waiters && slot.free > slot.incoming {
+            slot.has_waiters = false;
             let waiters = std::mem::take(&mut self.core.waiters[me]);
             for w in &waiters {
                 self.core.ready.push_back(Event::Wake { to: *w });
@@ -529,7 +646,9 @@ impl Sampler {
         // A draw too long to count (infinite, from a huge mean or a tiny rate) is the
         // longest one, never 0: a zero gap would repeat at one instant without end.
         if ns > 0.0 {
-            ns.round().min(LONGEST_DRAW_NS) as Time
+            // Rounds to the nearest nanosecond, as `round` does for positive values but
+            // without its library call.
+            (ns + 0.5).min(LONGEST_DRAW_NS) as Time
         } else {
             0
         }

@@ -27,6 +27,10 @@ pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 /// Simulated time used when a graph would run forever and no duration is given.
 pub const DEFAULT_HORIZON_MS: f64 = 3_600_000.0;
 
+/// Graphs of at least this many nodes batch their histogram updates: their node state no
+/// longer stays in the caches.
+const BATCHED_METRICS_NODES: usize = 500;
+
 /// How to run a graph headless.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -258,6 +262,15 @@ impl Simulation {
                 .collect(),
             kinds: graph.nodes.iter().map(|n| n.kind()).collect(),
         };
+        let big = n >= BATCHED_METRICS_NODES;
+        for (i, node) in sim.nodes.iter_mut().enumerate() {
+            if matches!(node, NodeState::Sink(_)) {
+                sim.core.mark_sink(i as NodeId);
+            }
+            if big {
+                with_node!(node, n => n.batch_metrics());
+            }
+        }
         for (i, f) in graph.faults.iter().enumerate() {
             let index = i as u32;
             sim.core
@@ -280,6 +293,7 @@ impl Simulation {
             };
             with_node!(&mut sim.nodes[i], node => node.start(&mut ctx));
         }
+        sim.settle_sinks();
         Ok(sim)
     }
 
@@ -320,6 +334,7 @@ impl Simulation {
                 handled += b.poll(&mut ctx, deliveries);
             }
         }
+        self.settle_sinks();
         handled
     }
 
@@ -377,6 +392,7 @@ impl Simulation {
     }
 
     /// Processes one event; false when none is left.
+    #[inline]
     pub fn step(&mut self) -> bool {
         let Some(event) = self.core.pop() else {
             return false;
@@ -392,8 +408,9 @@ impl Simulation {
     }
 
     pub fn run_until_ns(&mut self, t: Time) {
-        while self.core.next_time().is_some_and(|next| next <= t) {
-            self.step();
+        while let Some(event) = self.core.pop_until(t) {
+            self.core.events += 1;
+            self.dispatch(event);
         }
         self.core.now = self.core.now.max(t);
     }
@@ -428,12 +445,9 @@ impl Simulation {
     ) -> Result<(), String> {
         let every = every.max(1);
         let mut next_check = self.core.events + every;
-        while self
-            .core
-            .next_time()
-            .is_some_and(|next| until.is_none_or(|t| next <= t))
-        {
-            self.step();
+        while let Some(event) = self.core.pop_until(until.unwrap_or(Time::MAX)) {
+            self.core.events += 1;
+            self.dispatch(event);
             if self.core.events >= next_check {
                 next_check = self.core.events + every;
                 guard(self)?;
@@ -450,15 +464,35 @@ impl Simulation {
         match limit_ms {
             Some(limit) => {
                 let t = ms_to_ns(limit);
-                while self.core.next_time().is_some_and(|next| next <= t) {
-                    self.step();
+                while let Some(event) = self.core.pop_until(t) {
+                    self.core.events += 1;
+                    self.dispatch(event);
                 }
             }
             None => while self.step() {},
         }
     }
 
+    /// Runs `event`'s handler, then hands the sinks what it delivered to them.
+    #[inline]
     fn dispatch(&mut self, event: Event) {
+        self.handle(event);
+        if !self.core.sink_deliveries.is_empty() {
+            self.settle_sinks();
+        }
+    }
+
+    /// Hands the sinks the messages delivered to them directly (`Ctx::try_send`).
+    fn settle_sinks(&mut self) {
+        for (sink, latency) in self.core.sink_deliveries.drain(..) {
+            if let NodeState::Sink(s) = &mut self.nodes[sink as usize] {
+                s.delivered_directly(latency);
+            }
+        }
+    }
+
+    #[inline]
+    fn handle(&mut self, event: Event) {
         let to = match &event {
             Event::Timer { node, .. } => *node,
             Event::Arrive { to, .. }
@@ -516,9 +550,11 @@ impl Simulation {
                 } else {
                     return; // ended before it began (until_ms < at_ms is refused by validation)
                 }
-                let before = ctx.core.faults[to];
-                ctx.core.faults[to] =
-                    combine_faults(active.iter().map(|&i| &self.faults[i as usize]));
+                let before = ctx.core.faults(to as NodeId);
+                ctx.core.set_faults(
+                    to as NodeId,
+                    combine_faults(active.iter().map(|&i| &self.faults[i as usize])),
+                );
                 with_node!(node, n => n.on_faults(&mut ctx, before));
             }
         }
@@ -557,7 +593,9 @@ impl Simulation {
             me: i as NodeId,
             rng: &mut self.rngs[i],
         };
-        with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config))
+        let result = with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config));
+        self.settle_sinks();
+        result
     }
 
     /// Starts a fault on a node now, until [`Simulation::clear_faults`].
@@ -649,6 +687,7 @@ impl Simulation {
             rng: &mut self.rngs[log],
         };
         with_node!(&mut self.nodes[log], n => n.on_replay(&mut ctx, consumer));
+        self.settle_sinks();
         Ok(())
     }
 
@@ -662,6 +701,14 @@ impl Simulation {
             in_flight += held;
             nodes.insert(id.clone(), report);
         }
+        // Stopped within an instant (by `step`), messages may be on their way between two
+        // nodes: sent, not yet arrived.
+        in_flight += self
+            .core
+            .ready
+            .iter()
+            .filter(|e| matches!(e, Event::Arrive { .. }))
+            .count() as u64;
         // Projectors report how far they trail the event logs feeding them.
         for (p, node) in self.nodes.iter().enumerate() {
             let NodeState::Projector(projector) = node else {
