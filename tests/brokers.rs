@@ -260,7 +260,7 @@ fn rabbitmq_competing_consumer_processes_take_each_message_once() {
     let file = write_graph(dir.path(), &graph);
     let mut consumers: Vec<Process> = ["c1", "c2"]
         .iter()
-        .map(|name| Process::start(name, &file, &["--process", "back", "--duration", "9s"]))
+        .map(|name| Process::start(name, &file, &["--process", "back", "--duration", "12s"]))
         .collect();
     for c in &mut consumers {
         c.expect("node 'q': broker up", Duration::from_secs(15));
@@ -346,7 +346,7 @@ fn rabbitmq_killed_consumer_process_loses_nothing() {
     let mut survivor = Process::start(
         "survivor",
         &file,
-        &["--process", "back", "--duration", "8s"],
+        &["--process", "back", "--duration", "12s"],
     );
     survivor.expect("node 'q': broker up", Duration::from_secs(15));
     let p = producer.finish(Duration::from_secs(30));
@@ -409,7 +409,7 @@ fn nats_topic_fans_out_to_every_subscriber_process() {
     let file = write_graph(dir.path(), &graph);
     let mut subscribers: Vec<Process> = ["s1", "s2"]
         .iter()
-        .map(|name| Process::start(name, &file, &["--process", "screens", "--duration", "6s"]))
+        .map(|name| Process::start(name, &file, &["--process", "screens", "--duration", "10s"]))
         .collect();
     for s in &mut subscribers {
         s.expect("node 't': broker up", Duration::from_secs(15));
@@ -466,7 +466,7 @@ fn jetstream_replay_from_the_start_rebuilds_the_projection() {
     let first = Process::start(
         "reader-1",
         &first_file,
-        &["--process", "reader", "--duration", "4s"],
+        &["--process", "reader", "--duration", "6s"],
     )
     .finish(Duration::from_secs(30));
     let replay_dir = dir.path().join("replay");
@@ -475,7 +475,7 @@ fn jetstream_replay_from_the_start_rebuilds_the_projection() {
     let second = Process::start(
         "reader-2",
         &replay_file,
-        &["--process", "reader", "--duration", "5s"],
+        &["--process", "reader", "--duration", "8s"],
     )
     .finish(Duration::from_secs(30));
     let stream_backend = Backend::JetStream(JetStreamBackend {
