@@ -1199,7 +1199,8 @@ fn check_reachability(ix: &Index, found: &mut Vec<Diagnostic>) {
         return;
     }
     let flow = ix.flow_graph(|_| true);
-    // A node whose config is broken still counts as a source when its kind is one.
+    // A node whose config is broken still counts as a source when its kind is one; so does a
+    // channel on a broker, which other processes may feed.
     let sources: Vec<usize> = graph
         .nodes
         .iter()
@@ -1208,7 +1209,7 @@ fn check_reachability(ix: &Index, found: &mut Vec<Diagnostic>) {
             matches!(
                 NodeKind::parse(n.kind_name()),
                 Some(NodeKind::Producer | NodeKind::Client)
-            )
+            ) || n.config.backend().is_some()
         })
         .map(|(i, _)| i)
         .collect();
@@ -1217,7 +1218,7 @@ fn check_reachability(ix: &Index, found: &mut Vec<Diagnostic>) {
             Place::Graph {
                 field: Some("nodes".to_owned()),
             },
-            "no producer or client: nothing ever sends a message",
+            "no producer, client or broker-backed channel: nothing ever sends a message",
         ));
         return;
     }
@@ -1935,7 +1936,9 @@ mod tests {
         let no_source = graph(r#"{"id": "s", "kind": "sink"}"#, "", "");
         assert_eq!(
             lines(&no_source),
-            ["warning: graph: nodes: no producer or client: nothing ever sends a message"]
+            [
+                "warning: graph: nodes: no producer, client or broker-backed channel: nothing ever sends a message"
+            ]
         );
         let empty = graph("", "", "");
         assert_eq!(

@@ -51,6 +51,14 @@ enum Command {
         /// Speed of that run: 1, 10, 100 (× the wall clock) or max.
         #[arg(long, default_value = "1", value_parser = parse_live_speed, requires = "run")]
         speed: crate::ui::live::Speed,
+        /// Opens only the nodes whose `"process"` is NAME and the broker-backed channels they
+        /// use (as `run --process`), as a new document: this process's share, watched live.
+        #[arg(long, value_name = "NAME")]
+        process: Option<String>,
+        /// Opens only these nodes (ids, comma separated; `*` matches any characters) and the
+        /// broker-backed channels they use.
+        #[arg(long, value_name = "IDS", value_delimiter = ',')]
+        node_filter: Vec<String>,
     },
     /// Runs a graph headless and prints a summary table (or the report as JSON).
     Run(run::RunArgs),
@@ -135,9 +143,24 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         None => open_designer(None),
-        Some(Command::Open { file, run, speed }) => {
+        Some(Command::Open {
+            file,
+            run,
+            speed,
+            process,
+            node_filter,
+        }) => {
             let start_run = run.then_some(speed);
-            crate::ui::run_designer_with(Some(file), start_run)
+            let share = flowbench_engine::split::Share {
+                process,
+                nodes: node_filter,
+            };
+            let start = if share.is_whole() {
+                crate::ui::StartWith::File(file)
+            } else {
+                crate::ui::StartWith::Document(Box::new(share_document(&file, &share)?))
+            };
+            crate::ui::run_designer_on(start, start_run)
                 .map_err(|e| Failure::Invalid(vec![format!("error: {e:#}")]))
         }
         Some(Command::Run(args)) => run::run(&args),
@@ -145,6 +168,32 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Some(Command::Export(args)) => export::export(&args),
         Some(Command::Import { file, output }) => import::import(&file, output.as_deref()),
     }
+}
+
+/// A process's share of the graph in `file`, as a new document (it has no path, so saving it
+/// never overwrites the whole graph).
+fn share_document(
+    file: &std::path::Path,
+    share: &flowbench_engine::split::Share,
+) -> Result<crate::ui::document::Document, Failure> {
+    let checked = load::check(file)?;
+    print_stderr(&checked.warnings);
+    let part = flowbench_engine::split::split(&checked.graph, share)
+        .map_err(|e| Failure::Invalid(vec![format!("{}: {e}", file.display())]))?;
+    print_stderr(
+        &part
+            .warnings
+            .iter()
+            .map(|w| format!("{}: warning: {w}", file.display()))
+            .collect::<Vec<_>>(),
+    );
+    let mut graph = part.graph;
+    let which = match &share.process {
+        Some(p) => format!("process {p}"),
+        None => format!("nodes {}", share.nodes.join(", ")),
+    };
+    graph.name = format!("{} — {which}", graph.name);
+    Ok(crate::ui::document::Document::new(graph, None))
 }
 
 fn parse_live_speed(text: &str) -> Result<crate::ui::live::Speed, String> {

@@ -492,6 +492,15 @@ pub fn run_designer_with(
     path: Option<PathBuf>,
     start_run: Option<live::Speed>,
 ) -> anyhow::Result<()> {
+    let start = match path {
+        Some(path) => StartWith::File(path),
+        None => StartWith::LastSession,
+    };
+    run_designer_on(start, start_run)
+}
+
+/// Opens the window on `start`, and starts a live run at `start_run` once it is open.
+pub fn run_designer_on(start: StartWith, start_run: Option<live::Speed>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Flowbench")
@@ -499,10 +508,6 @@ pub fn run_designer_with(
             .with_min_inner_size([640.0, 400.0])
             .with_drag_and_drop(true),
         ..Default::default()
-    };
-    let start = match path {
-        Some(path) => StartWith::File(path),
-        None => StartWith::LastSession,
     };
     eframe::run_native(
         "flowbench",
