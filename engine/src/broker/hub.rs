@@ -55,6 +55,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The connection to `url` that the links of one kind share, started on first use.
+fn shared<S: Clone>(pool: &Mutex<HashMap<String, S>>, url: &str, start: fn(&str) -> S) -> S {
+    lock(pool)
+        .entry(url.to_owned())
+        .or_insert_with(|| start(url))
+        .clone()
+}
+
 /// What a link task talks through: commands in, news out, and the hub's stop signal.
 pub(super) struct LinkIo {
     pub node: String,
@@ -279,24 +287,15 @@ impl Inner {
         let _guard = handle.enter();
         let task = match backend {
             Backend::RabbitMq(cfg) => {
-                let shared = lock(&self.pool.rabbit)
-                    .entry(cfg.url.clone())
-                    .or_insert_with(|| rabbitmq::Shared::start(&cfg.url))
-                    .clone();
+                let shared = shared(&self.pool.rabbit, &cfg.url, rabbitmq::Shared::start);
                 handle.spawn(rabbitmq::run_link(io, shared, cfg.clone(), role))
             }
             Backend::Nats(cfg) => {
-                let shared = lock(&self.pool.nats)
-                    .entry(cfg.url.clone())
-                    .or_insert_with(|| nats::Shared::start(&cfg.url))
-                    .clone();
+                let shared = shared(&self.pool.nats, &cfg.url, nats::Shared::start);
                 handle.spawn(nats::run_core_link(io, shared, cfg.clone(), role))
             }
             Backend::JetStream(cfg) => {
-                let shared = lock(&self.pool.jetstream)
-                    .entry(cfg.url.clone())
-                    .or_insert_with(|| nats::Shared::start(&cfg.url))
-                    .clone();
+                let shared = shared(&self.pool.jetstream, &cfg.url, nats::Shared::start);
                 handle.spawn(nats::run_jetstream_link(io, shared, cfg.clone(), role))
             }
         };

@@ -72,6 +72,8 @@ pub struct Simulation {
     /// Per node: whether an edge leads into it (a broker-backed one then publishes).
     has_input: Vec<bool>,
     kinds: Vec<Option<crate::model::NodeKind>>,
+    /// Some channel lives on a broker (known when built; looked at on every live slice).
+    has_brokers: bool,
 }
 
 /// A stable 64-bit hash of a node id (FNV-1a), mixed into the node's seed.
@@ -261,7 +263,9 @@ impl Simulation {
                 .map(|n| in_edges.contains_key(n.id.as_str()))
                 .collect(),
             kinds: graph.nodes.iter().map(|n| n.kind()).collect(),
+            has_brokers: false,
         };
+        sim.has_brokers = sim.nodes.iter().any(|n| matches!(n, NodeState::Broker(_)));
         let big = n >= BATCHED_METRICS_NODES;
         for (i, node) in sim.nodes.iter_mut().enumerate() {
             if matches!(node, NodeState::Sink(_)) {
@@ -299,7 +303,7 @@ impl Simulation {
 
     /// Whether some channel of the graph lives on a broker (such graphs run live only).
     pub fn has_brokers(&self) -> bool {
-        self.nodes.iter().any(|n| matches!(n, NodeState::Broker(_)))
+        self.has_brokers
     }
 
     /// Connects every broker-backed channel through `hub` (a live run); `speed` is how many
@@ -322,6 +326,9 @@ impl Simulation {
     /// simulation at the current time; returns how much arrived. `deliveries: false` once
     /// the run is over: deliveries then go back to the broker untouched.
     pub fn poll_brokers(&mut self, deliveries: bool) -> usize {
+        if !self.has_brokers {
+            return 0;
+        }
         let mut handled = 0;
         for i in 0..self.nodes.len() {
             if let NodeState::Broker(b) = &mut self.nodes[i] {

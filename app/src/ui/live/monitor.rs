@@ -559,6 +559,14 @@ fn graph_lines(
         )],
         _ => Vec::new(),
     };
+    draw_lines(plot_ui, lines);
+}
+
+/// Draws `(name, points, style, colour)` lines.
+fn draw_lines<N: Into<String>>(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    lines: Vec<(N, Vec<[f64; 2]>, LineStyle, Color32)>,
+) {
     for (name, pts, style, color) in lines {
         plot_ui.line(
             Line::new(name, PlotPoints::new(pts))
@@ -675,14 +683,7 @@ fn node_lines(
         )],
         Metric::Breaker => Vec::new(),
     };
-    for (name, pts, style, color) in lines {
-        plot_ui.line(
-            Line::new(name, PlotPoints::new(pts))
-                .allow_band(false)
-                .style(style)
-                .color(color),
-        );
-    }
+    draw_lines(plot_ui, lines);
 }
 
 /// A breaker's state over time as a step line from its transitions (exact times), with
