@@ -473,12 +473,11 @@ impl Behavior for BrokerChannel {
         self.dispatch(ctx);
     }
 
-    fn on_release(&mut self, ctx: &mut Ctx, token: u32) {
+    fn on_release(&mut self, _ctx: &mut Ctx, token: u32) {
         if let Some((consumer, tag)) = self.tokens.remove(&token) {
             self.acked += 1;
             self.send(ToBroker::Ack { consumer, tag });
         }
-        let _ = ctx;
     }
 
     fn on_replay(&mut self, ctx: &mut Ctx, consumer: Option<NodeId>) {
@@ -549,10 +548,6 @@ impl Behavior for BrokerChannel {
 
     fn held(&self) -> u64 {
         self.unconfirmed + self.buffered()
-    }
-
-    fn tracks_tokens(&self) -> bool {
-        false
     }
 
     fn report(&self, now: Time) -> NodeReport {

@@ -670,9 +670,7 @@ impl Simulation {
             NodeState::Broker(b) => b.has_consumer(c),
             _ => false,
         };
-        if !matches!(self.nodes[log], NodeState::EventLog(_))
-            && !matches!(&self.nodes[log], NodeState::Broker(_) if self.kind_of(log) == Some(crate::model::NodeKind::EventLog))
-        {
+        if self.kind_of(log) != Some(crate::model::NodeKind::EventLog) {
             return Err(format!(
                 "'{log_id}' is not an event_log: only an event_log can replay"
             ));
