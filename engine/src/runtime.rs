@@ -481,7 +481,11 @@ mod tests {
         let handle = EngineHandle::start(&graph(4), None, Pace::Max).unwrap();
         handle.send(Command::StepEvent);
         let s = wait_for(&handle, |s| s.report.events >= 1);
-        assert_eq!(s.report.events, 1);
+        // One scheduled event: the producer's first message, which goes on through the
+        // queue into the idle service at once (three activations, one step).
+        assert_eq!(s.report.nodes["p"].out, 1);
+        assert_eq!(s.report.nodes["s"].in_, 1);
+        assert_eq!(s.report.events, 3);
         handle.send(Command::Advance { ms: 1000.0 });
         let s = wait_for(&handle, |s| s.report.sim_time_ms >= 1000.0);
         assert_eq!(s.state, RunState::Paused);

@@ -37,8 +37,9 @@ enum Origin {
     Call { caller: NodeId, call_id: u64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Phase {
+    #[default]
     Working,
     Backoff,
     /// Waiting for the reply of the i-th call target.
@@ -47,6 +48,9 @@ enum Phase {
     Sending,
 }
 
+/// What a busy worker works on. It stays in place between jobs (the next one overwrites
+/// it), so taking a message costs no new allocation.
+#[derive(Default)]
 struct Job {
     msg: Message,
     origin: Origin,
@@ -56,7 +60,21 @@ struct Job {
     pending: Vec<(NodeId, Message)>,
 }
 
+impl Default for Origin {
+    fn default() -> Self {
+        Origin::Message {
+            from: 0,
+            token: NO_TOKEN,
+        }
+    }
+}
+
 impl Job {
+    /// The job's message, to send on once the job is done (what stays behind is empty).
+    fn take_message(&mut self) -> Message {
+        std::mem::replace(&mut self.msg, Message::EMPTY)
+    }
+
     /// Messages of the graph this job holds: an asynchronous message until it is sent on;
     /// a request's message stays with its client.
     fn units(&self) -> u64 {
@@ -73,9 +91,11 @@ struct Worker {
     /// Bumped whenever the worker's job ends, so timers and replies of an earlier job
     /// are recognised and ignored.
     generation: u32,
-    job: Option<Job>,
+    /// Has a job (in `job`).
+    busy: bool,
     /// Scaled away while busy: leaves once its job ends.
     retiring: bool,
+    job: Job,
 }
 
 /// The `autoscale` controller: when it last changed the worker count, and whether its
@@ -231,14 +251,14 @@ impl Service {
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
         match self.idle.pop() {
             Some(w) if !ctx.faults().halted() => {
-                self.workers[w].job = Some(Job {
-                    msg,
-                    origin,
-                    attempt: 0,
-                    started: ctx.now(),
-                    phase: Phase::Working,
-                    pending: Vec::new(),
-                });
+                let worker = &mut self.workers[w];
+                worker.busy = true;
+                let job = &mut worker.job;
+                job.msg = msg;
+                job.origin = origin;
+                job.attempt = 0;
+                job.started = ctx.now();
+                debug_assert!(job.pending.is_empty());
                 self.work(ctx, w);
             }
             idle => {
@@ -255,12 +275,14 @@ impl Service {
             d = (d as f64 * slow).round() as Time;
         }
         let worker = &mut self.workers[w];
-        worker.job.as_mut().expect("busy worker").phase = Phase::Working;
+        debug_assert!(worker.busy);
+        worker.job.phase = Phase::Working;
         ctx.schedule_in(d, tag(TAG_DONE, worker.generation, w));
     }
 
     fn job(&mut self, w: usize) -> &mut Job {
-        self.workers[w].job.as_mut().expect("busy worker")
+        debug_assert!(self.workers[w].busy);
+        &mut self.workers[w].job
     }
 
     fn attempt_failed(&mut self, ctx: &mut Ctx, w: usize) {
@@ -276,7 +298,7 @@ impl Service {
         }
         self.failed += 1;
         let now = ctx.now();
-        let job = self.workers[w].job.as_mut().expect("busy worker");
+        let job = &mut self.workers[w].job;
         self.service.record(now - job.started);
         match job.origin {
             Origin::Call { caller, call_id } => {
@@ -284,7 +306,7 @@ impl Service {
             }
             Origin::Message { .. } if self.error.is_empty() => ctx.fate(Fate::Failed, 1),
             Origin::Message { .. } => {
-                let msg = job.msg.clone();
+                let msg = job.take_message();
                 ctx.send_copies(&self.error, msg, false, &mut job.pending);
             }
         }
@@ -294,9 +316,9 @@ impl Service {
     fn succeeded(&mut self, ctx: &mut Ctx, w: usize) {
         self.done += 1;
         let now = ctx.now();
-        let job = self.workers[w].job.as_mut().expect("busy worker");
+        let job = &mut self.workers[w].job;
         self.service.record(now - job.started);
-        let msg = job.msg.clone();
+        let msg = job.take_message();
         match job.origin {
             Origin::Call { caller, call_id } => {
                 ctx.reply(caller, call_id, Outcome::Ok);
@@ -320,13 +342,14 @@ impl Service {
     fn finish(&mut self, ctx: &mut Ctx, w: usize) {
         let worker = &mut self.workers[w];
         worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
-        if let Some(Job {
-            origin: Origin::Message { from, token },
-            ..
-        }) = worker.job.take()
-            && token != NO_TOKEN
-        {
-            ctx.release(from, token);
+        if worker.busy {
+            worker.busy = false;
+            worker.job.msg = Message::EMPTY;
+            if let Origin::Message { from, token } = worker.job.origin
+                && token != NO_TOKEN
+            {
+                ctx.release(from, token);
+            }
         }
         self.free_worker(w);
         self.drain_backlog(ctx);
@@ -409,7 +432,7 @@ impl Service {
             .workers
             .iter_mut()
             .rev()
-            .find(|w| w.job.is_some() && !w.retiring)
+            .find(|w| w.busy && !w.retiring)
         {
             worker.retiring = true;
         }
@@ -429,10 +452,15 @@ impl Service {
     fn crash(&mut self, ctx: &mut Ctx) {
         let mut lost = 0;
         for w in 0..self.workers.len() {
-            let Some(job) = self.workers[w].job.take() else {
+            let worker = &mut self.workers[w];
+            if !worker.busy {
                 continue;
-            };
+            }
+            worker.busy = false;
+            let job = &mut worker.job;
             lost += job.units();
+            job.msg = Message::EMPTY;
+            job.pending.clear();
             match job.origin {
                 Origin::Call { caller, call_id } if job.phase != Phase::Sending => {
                     ctx.reply(caller, call_id, Outcome::Failed);
@@ -475,14 +503,14 @@ impl Behavior for Service {
         let Some(worker) = self.workers.get(w) else {
             return;
         };
-        if worker.generation != generation || worker.job.is_none() {
+        if worker.generation != generation || !worker.busy {
             return; // the job this timer was for has ended (a crash)
         }
         if kind == TAG_BACKOFF_OVER {
             self.work(ctx, w);
             return;
         }
-        let p = combined_failure(self.failure_rate, &ctx.faults());
+        let p = combined_failure(self.failure_rate, ctx.faults());
         if ctx.chance(p) {
             self.attempt_failed(ctx, w);
         } else if let Some(&first) = self.calls.first() {
@@ -526,7 +554,8 @@ impl Behavior for Service {
         let (_, generation, w) = untag(call_id);
         let Some(Worker {
             generation: current,
-            job: Some(job),
+            busy: true,
+            job,
             ..
         }) = self.workers.get_mut(w)
         else {
@@ -552,9 +581,11 @@ impl Behavior for Service {
     fn on_wake(&mut self, ctx: &mut Ctx) {
         self.arm_scaler(ctx);
         for w in 0..self.workers.len() {
-            let Some(job) = self.workers[w].job.as_mut() else {
+            let worker = &mut self.workers[w];
+            if !worker.busy {
                 continue;
-            };
+            }
+            let job = &mut worker.job;
             if job.phase == Phase::Sending && ctx.retry_pending(&mut job.pending) {
                 self.finish(ctx, w);
             }
@@ -609,7 +640,8 @@ impl Behavior for Service {
         let working: u64 = self
             .workers
             .iter()
-            .filter_map(|w| w.job.as_ref())
+            .filter(|w| w.busy)
+            .map(|w| &w.job)
             .map(Job::units)
             .sum();
         let waiting = self

@@ -17,13 +17,6 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// A message delivered without an event (`Ctx::try_send`): counted in and recorded; the
-    /// sender already counted it delivered.
-    pub fn delivered_directly(&mut self, latency: Time) {
-        self.in_ += 1;
-        self.latency.record(latency);
-    }
-
     fn free(ctx: &Ctx) -> u64 {
         if ctx.faults().halted() { 0 } else { UNLIMITED }
     }

@@ -10,6 +10,7 @@ use rand_distr::{Exp1, StandardNormal};
 use serde_json::Value;
 
 use crate::model::{Dist, lognormal_sigma};
+use crate::nodes::{Behavior, NodeState, with_node};
 
 /// Simulated time in nanoseconds since the start of the run.
 pub type Time = u64;
@@ -41,6 +42,22 @@ pub struct Message {
     pub created: Time,
     pub key: Option<u32>,
     pub payload: Option<Arc<Value>>,
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message::EMPTY
+    }
+}
+
+impl Message {
+    /// No message: what a finished job keeps in place of the one it sent on.
+    pub const EMPTY: Message = Message {
+        id: 0,
+        created: 0,
+        key: None,
+        payload: None,
+    };
 }
 
 /// How a synchronous call ended, as seen by the caller.
@@ -87,8 +104,6 @@ pub enum Event {
         call_id: u64,
         outcome: Outcome,
     },
-    /// A node the receiver waited for has room again.
-    Wake { to: NodeId },
     /// The receiver of a tracked message finished it.
     Release { to: NodeId, token: u32 },
     /// A scheduled fault starts or ends.
@@ -97,6 +112,11 @@ pub enum Event {
 
 /// Token meaning "not tracked".
 pub const NO_TOKEN: u32 = u32::MAX;
+
+/// How deep deliveries may nest: a message handed on at once may be handed on again from
+/// the receiver's handler, up to this depth; deeper ones wait in the same-instant queue (a
+/// long chain of channels must not exhaust the stack).
+const MAX_DEPTH: u32 = 16;
 
 /// The events that wait in the time-ordered heap: only timers and faults, so heap entries
 /// stay small (messages travel through the same-instant queue instead).
@@ -246,10 +266,18 @@ struct Slot {
     faults: FaultState,
     /// Some node waits for this one to have room (see `Core::waiters`).
     has_waiters: bool,
-    /// A sink: messages sent to it are delivered as they are sent (see `Ctx::try_send`).
-    sink: bool,
+    /// The node's handler is running (further down the call stack): it takes nothing until
+    /// it returns.
+    active: bool,
     /// `faults` is not the default (some fault is active).
     faulty: bool,
+}
+
+/// A node's state machine and its random stream, kept together: one allocation per node,
+/// taken out of [`Core::nodes`] while its handler runs.
+pub struct NodeCell {
+    pub state: NodeState,
+    pub rng: Rng,
 }
 
 pub struct Core {
@@ -264,13 +292,20 @@ pub struct Core {
     slots: Vec<Slot>,
     /// Per node: nodes waiting for it to have room.
     waiters: Vec<Vec<NodeId>>,
-    /// Messages delivered straight into sinks by the running handler: (sink, latency),
-    /// handed to the sinks as the handler returns.
-    pub sink_deliveries: Vec<(NodeId, Time)>,
+    /// The nodes, by id; a node whose handler runs is out of its place (`None`).
+    nodes: Vec<Option<Box<NodeCell>>>,
+    /// Senders to wake because a node they waited for has room, in order; woken once the
+    /// handler that made the room returns ([`Core::run_wakes`]).
+    wakes: VecDeque<NodeId>,
+    /// Deliveries nested now (see [`MAX_DEPTH`]).
+    depth: u32,
+    /// The node whose handler runs now (to blame when a handler panics).
+    pub current: Option<NodeId>,
 }
 
 impl Core {
-    pub fn new(nodes: usize) -> Core {
+    pub fn new(nodes: Vec<NodeCell>) -> Core {
+        let n = nodes.len();
         Core {
             now: 0,
             seq: 0,
@@ -279,16 +314,127 @@ impl Core {
             events: 0,
             next_message_id: 0,
             tally: Tally::default(),
-            slots: vec![Slot::default(); nodes],
-            waiters: vec![Vec::new(); nodes],
-            sink_deliveries: Vec::new(),
+            slots: vec![Slot::default(); n],
+            waiters: vec![Vec::new(); n],
+            nodes: nodes.into_iter().map(|c| Some(Box::new(c))).collect(),
+            wakes: VecDeque::new(),
+            depth: 0,
+            current: None,
         }
     }
 
-    /// Marks `node` as a sink: an endpoint that only counts what reaches it, so a message
-    /// sent to it (untracked, while it has no fault) is delivered at once, without an event.
-    pub fn mark_sink(&mut self, node: NodeId) {
-        self.slots[node as usize].sink = true;
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`'s state. Panics for a node whose handler failed part-way (the run is then
+    /// over: the runtime reports the failure).
+    pub fn node(&self, i: usize) -> &NodeState {
+        &self.nodes[i]
+            .as_ref()
+            .expect("a node's state is in place between events")
+            .state
+    }
+
+    pub fn node_mut(&mut self, i: usize) -> &mut NodeState {
+        &mut self.nodes[i]
+            .as_mut()
+            .expect("a node's state is in place between events")
+            .state
+    }
+
+    /// Every node's state, by id.
+    pub fn states(&self) -> impl Iterator<Item = &NodeState> {
+        (0..self.nodes.len()).map(|i| self.node(i))
+    }
+
+    /// Runs `f` on node `i` with a context for it: its handler. While it runs the node is
+    /// out of its place and takes nothing (it has no room); once it returns, senders that
+    /// waited for it are woken if it has room.
+    #[inline]
+    pub fn activate<R>(&mut self, i: NodeId, f: impl FnOnce(&mut NodeState, &mut Ctx) -> R) -> R {
+        let mut cell = self.nodes[i as usize]
+            .take()
+            .expect("a node's handler never runs inside itself");
+        let outer = self.current.replace(i);
+        self.slots[i as usize].active = true;
+        let result = {
+            let mut ctx = Ctx {
+                core: self,
+                me: i,
+                rng: &mut cell.rng,
+            };
+            f(&mut cell.state, &mut ctx)
+        };
+        self.nodes[i as usize] = Some(cell);
+        self.current = outer;
+        let slot = &mut self.slots[i as usize];
+        slot.active = false;
+        if slot.has_waiters {
+            self.wake_waiters(i);
+        }
+        result
+    }
+
+    /// Handles a node's event (every kind but faults, which the simulation applies).
+    #[inline]
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Timer { node, tag } => {
+                self.activate(node, |n, ctx| with_node!(n, n => n.on_timer(ctx, tag)));
+            }
+            Event::Arrive {
+                to,
+                from,
+                msg,
+                token,
+            } => {
+                self.arrived(to);
+                self.activate(to, |n, ctx| arrive(n, ctx, from, msg, token));
+            }
+            Event::Call {
+                to,
+                caller,
+                call_id,
+                msg,
+            } => self.activate(to, |n, ctx| {
+                with_node!(n, n => n.on_call(ctx, caller, call_id, msg));
+            }),
+            Event::Reply {
+                to,
+                call_id,
+                outcome,
+            } => self.activate(to, |n, ctx| {
+                with_node!(n, n => n.on_reply(ctx, call_id, outcome));
+            }),
+            Event::Release { to, token } => {
+                self.activate(to, |n, ctx| with_node!(n, n => n.on_release(ctx, token)));
+            }
+            Event::Fault { .. } => unreachable!("faults are applied by the simulation"),
+        }
+    }
+
+    /// Wakes the senders waiting for room, in the order they began to wait, until none is
+    /// left. Runs after every handler called from outside a handler.
+    pub fn run_wakes(&mut self) {
+        while let Some(w) = self.wakes.pop_front() {
+            self.events += 1;
+            self.activate(w, |n, ctx| with_node!(n, n => n.on_wake(ctx)));
+        }
+    }
+
+    /// `node` has room and senders wait for it: they are to be woken.
+    #[inline]
+    fn wake_waiters(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node as usize];
+        if slot.active || slot.free <= slot.incoming {
+            return;
+        }
+        slot.has_waiters = false;
+        let waiters = &mut self.waiters[node as usize];
+        self.wakes.extend(waiters.iter().copied());
+        waiters.clear();
     }
 
     #[inline]
@@ -336,11 +482,15 @@ impl Core {
         Some(s.event.into())
     }
 
-    /// Room `to` has for one more message now.
+    /// Room `to` has for one more message now: none while its handler runs.
     #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
         let slot = &self.slots[to as usize];
-        slot.free.saturating_sub(slot.incoming)
+        if slot.active {
+            0
+        } else {
+            slot.free.saturating_sub(slot.incoming)
+        }
     }
 
     /// Called as an `Arrive` is dispatched: its reservation turns into the message itself.
@@ -361,6 +511,19 @@ impl Core {
     }
 }
 
+/// A message arriving at `node`: its handler, then, for a tracked message the node does not
+/// keep track of, the release back to the sender.
+#[inline]
+fn arrive(node: &mut NodeState, ctx: &mut Ctx, from: NodeId, msg: Message, token: u32) {
+    let tracks = with_node!(node, n => {
+        n.on_arrive(ctx, from, msg, token);
+        n.tracks_tokens()
+    });
+    if token != NO_TOKEN && !tracks {
+        ctx.release(from, token);
+    }
+}
+
 /// What a node's handler may do: read the clock, draw random numbers, send, call, reply,
 /// set timers and account for messages. The node's own state is passed beside it.
 pub struct Ctx<'a> {
@@ -375,8 +538,14 @@ impl Ctx<'_> {
     }
 
     #[inline]
-    pub fn faults(&self) -> FaultState {
-        self.core.slots[self.me as usize].faults
+    pub fn faults(&self) -> &FaultState {
+        &self.core.slots[self.me as usize].faults
+    }
+
+    /// Whether some fault is active on this node (most of the time none is).
+    #[inline]
+    pub fn faulty(&self) -> bool {
+        self.core.slots[self.me as usize].faulty
     }
 
     /// Sets a timer that comes back to this node as `Timer { tag }` after `delay`.
@@ -414,8 +583,12 @@ impl Ctx<'_> {
     /// The common fate of a message arriving at a faulty node: lost when the node is down,
     /// failed with the `fail` fault's share. Counts it in the node's own `lost` or `failed`
     /// and returns true when the message ended here.
+    #[inline]
     pub fn ended_by_faults(&mut self, lost: &mut u64, failed: &mut u64) -> bool {
-        let faults = self.faults();
+        if !self.faulty() {
+            return false;
+        }
+        let faults = *self.faults();
         if faults.crashed {
             *lost += 1;
             self.fate(Fate::Lost, 1);
@@ -448,27 +621,31 @@ impl Ctx<'_> {
         self.core.room(to) > 0
     }
 
-    /// Sends `msg` to `to` if it has room (reserving it); else registers this node to be
-    /// woken when room frees and gives the message back.
+    /// Sends `msg` to `to` if it has room, else registers this node to be woken when room
+    /// frees and gives the message back.
     ///
-    /// A message for a sink without faults is delivered right here (counted delivered, its
-    /// latency handed to the sink as the handler returns) instead of arriving as an event:
-    /// a sink only counts, so nothing else at this instant can tell the difference.
+    /// The receiver takes the message at once: its handler runs now, before this one goes
+    /// on (nested at most [`MAX_DEPTH`] deep; deeper, the message waits in the same-instant
+    /// queue with its room reserved). A node whose handler is running has no room, so no
+    /// handler ever runs inside itself.
     #[inline]
     pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
-        let slot = &mut self.core.slots[to as usize];
-        if slot.free <= slot.incoming {
+        let core = &mut *self.core;
+        let slot = &mut core.slots[to as usize];
+        if slot.active || slot.free <= slot.incoming {
             self.wait_for(to);
             return Err(msg);
         }
-        if slot.sink && !slot.faulty && token == NO_TOKEN {
-            let latency = self.core.now.saturating_sub(msg.created);
-            self.core.sink_deliveries.push((to, latency));
-            self.core.tally.delivered += 1;
+        if core.depth < MAX_DEPTH {
+            core.events += 1;
+            core.depth += 1;
+            let from = self.me;
+            core.activate(to, |n, ctx| arrive(n, ctx, from, msg, token));
+            core.depth -= 1;
             return Ok(());
         }
         slot.incoming += 1;
-        self.core.ready.push_back(Event::Arrive {
+        core.ready.push_back(Event::Arrive {
             to,
             from: self.me,
             msg,
@@ -477,34 +654,26 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Asks to be woken (`Wake`) when `to` has room.
+    /// Asks to be woken (`on_wake`) when `to` has room.
+    #[inline]
     pub fn wait_for(&mut self, to: NodeId) {
         let w = &mut self.core.waiters[to as usize];
-        if !w.contains(&self.me) {
+        let slot = &mut self.core.slots[to as usize];
+        // Without waiters flagged the list is empty: no need to look for this node in it.
+        if !slot.has_waiters || !w.contains(&self.me) {
             w.push(self.me);
-            self.core.slots[to as usize].has_waiters = true;
+            slot.has_waiters = true;
         }
     }
 
     /// Publishes how many messages this node can take now; wakes waiting senders when it
-    /// has room.
+    /// has room (once its handler returns).
     #[inline]
     pub fn set_free(&mut self, free: u64) {
-        let me = self.me as usize;
-        let slot = &mut self.core.slots[me];
+        let slot = &mut self.core.slots[self.me as usize];
         slot.free = free;
-        if slot.has_waiters && slot.free > slot.incoming {
-            slot.has_waiters = false;
-            let waiters = std::mem::take(&mut self.core.waiters[me]);
-            for w in &waiters {
-                self.core.ready.push_back(Event::Wake { to: *w });
-            }
-            // Keep the allocation for the next round of waiters.
-            let mut waiters = waiters;
-            waiters.clear();
-            if self.core.waiters[me].is_empty() {
-                self.core.waiters[me] = waiters;
-            }
+        if slot.has_waiters && free > slot.incoming {
+            self.core.wake_waiters(self.me);
         }
     }
 
@@ -648,7 +817,9 @@ impl Sampler {
         if ns > 0.0 {
             // Rounds to the nearest nanosecond, as `round` does for positive values but
             // without its library call.
-            (ns + 0.5).min(LONGEST_DRAW_NS) as Time
+            // Through i64: the bound is within its range, and the conversion is one
+            // instruction where a direct one to u64 takes several.
+            (ns + 0.5).min(LONGEST_DRAW_NS) as i64 as Time
         } else {
             0
         }

@@ -21,7 +21,7 @@ use crate::nodes::{
 use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
 use crate::validate::validate;
 
-use self::core::{Core, Ctx, Event, FaultState, NO_TOKEN, NodeId, Timed};
+use self::core::{Core, Event, FaultState, NodeCell, NodeId, Timed};
 pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 
 /// Simulated time used when a graph would run forever and no duration is given.
@@ -61,14 +61,11 @@ pub struct Simulation {
     name: String,
     seed: u64,
     ids: Vec<String>,
+    /// The clock, the events and every node's state.
     core: Core,
-    nodes: Vec<NodeState>,
-    rngs: Vec<Rng>,
     faults: Vec<FaultSpec>,
     /// Per node: indices of its faults now active.
     active_faults: Vec<Vec<u32>>,
-    /// The node whose handler runs now: named when a handler panics.
-    current: Option<NodeId>,
     /// Per node: whether an edge leads into it (a broker-backed one then publishes).
     has_input: Vec<bool>,
     kinds: Vec<Option<crate::model::NodeKind>>,
@@ -126,7 +123,7 @@ impl Simulation {
         };
         let id_of = |n: NodeId| graph.nodes[n as usize].id.clone();
         let node_of = |id: &str| index[id];
-        let nodes = graph
+        let states: Vec<NodeState> = graph
             .nodes
             .iter()
             .map(|n| match &n.config {
@@ -229,10 +226,13 @@ impl Simulation {
                 NodeConfig::Invalid(_) => unreachable!("validation refuses invalid nodes"),
             })
             .collect();
-        let rngs = graph
-            .nodes
-            .iter()
-            .map(|n| Rng::seed_from_u64(mix(seed ^ mix(id_hash(&n.id)))))
+        let nodes: Vec<NodeCell> = states
+            .into_iter()
+            .zip(&graph.nodes)
+            .map(|(state, n)| NodeCell {
+                state,
+                rng: Rng::seed_from_u64(mix(seed ^ mix(id_hash(&n.id)))),
+            })
             .collect();
         let faults: Vec<FaultSpec> = graph
             .faults
@@ -251,12 +251,9 @@ impl Simulation {
             name: graph.name.clone(),
             seed,
             ids: graph.nodes.iter().map(|n| n.id.clone()).collect(),
-            core: Core::new(n),
-            nodes,
-            rngs,
+            core: Core::new(nodes),
             faults,
             active_faults: vec![Vec::new(); n],
-            current: None,
             has_input: graph
                 .nodes
                 .iter()
@@ -265,14 +262,10 @@ impl Simulation {
             kinds: graph.nodes.iter().map(|n| n.kind()).collect(),
             has_brokers: false,
         };
-        sim.has_brokers = sim.nodes.iter().any(|n| matches!(n, NodeState::Broker(_)));
-        let big = n >= BATCHED_METRICS_NODES;
-        for (i, node) in sim.nodes.iter_mut().enumerate() {
-            if matches!(node, NodeState::Sink(_)) {
-                sim.core.mark_sink(i as NodeId);
-            }
-            if big {
-                with_node!(node, n => n.batch_metrics());
+        sim.has_brokers = sim.core.states().any(|n| matches!(n, NodeState::Broker(_)));
+        if n >= BATCHED_METRICS_NODES {
+            for i in 0..n {
+                with_node!(sim.core.node_mut(i), n => n.batch_metrics());
             }
         }
         for (i, f) in graph.faults.iter().enumerate() {
@@ -290,14 +283,10 @@ impl Simulation {
             }
         }
         for i in 0..n {
-            let mut ctx = Ctx {
-                core: &mut sim.core,
-                me: i as NodeId,
-                rng: &mut sim.rngs[i],
-            };
-            with_node!(&mut sim.nodes[i], node => node.start(&mut ctx));
+            sim.core
+                .activate(i as NodeId, |n, ctx| with_node!(n, n => n.start(ctx)));
         }
-        sim.settle_sinks();
+        sim.core.run_wakes();
         Ok(sim)
     }
 
@@ -310,8 +299,8 @@ impl Simulation {
     /// times faster than the wall clock simulated time runs. A node with edges into it
     /// publishes; one with edges out of it consumes.
     pub fn connect_brokers(&mut self, hub: &crate::broker::Hub, speed: f64) {
-        for (i, node) in self.nodes.iter_mut().enumerate() {
-            if let NodeState::Broker(b) = node {
+        for i in 0..self.core.len() {
+            if let NodeState::Broker(b) = self.core.node_mut(i) {
                 let role = crate::broker::Role {
                     publish: self.has_input[i],
                     consumers: b.consumer_ids(),
@@ -330,25 +319,22 @@ impl Simulation {
             return 0;
         }
         let mut handled = 0;
-        for i in 0..self.nodes.len() {
-            if let NodeState::Broker(b) = &mut self.nodes[i] {
-                self.current = Some(i as NodeId);
-                let mut ctx = Ctx {
-                    core: &mut self.core,
-                    me: i as NodeId,
-                    rng: &mut self.rngs[i],
-                };
-                handled += b.poll(&mut ctx, deliveries);
+        for i in 0..self.core.len() {
+            if matches!(self.core.node(i), NodeState::Broker(_)) {
+                handled += self.core.activate(i as NodeId, |n, ctx| match n {
+                    NodeState::Broker(b) => b.poll(ctx, deliveries),
+                    _ => 0,
+                });
             }
         }
-        self.settle_sinks();
+        self.core.run_wakes();
         handled
     }
 
     /// Per broker-backed node (graph order): its id and its connection's state.
     pub fn broker_states(&self) -> Vec<(&str, crate::broker::LinkState)> {
-        self.nodes
-            .iter()
+        self.core
+            .states()
             .enumerate()
             .filter_map(|(i, n)| match n {
                 NodeState::Broker(b) => Some((self.ids[i].as_str(), b.link_state().clone())),
@@ -382,7 +368,7 @@ impl Simulation {
         }
         // Messages held anywhere (a producer waiting for a broker to come up, publishes
         // awaiting their confirms) still move once the broker answers.
-        self.nodes.iter().all(|n| match n {
+        self.core.states().all(|n| match n {
             NodeState::Broker(b) => !b.consumes() && b.settled(),
             _ => true,
         }) && self.in_flight() == 0
@@ -435,7 +421,7 @@ impl Simulation {
     pub fn largest_holder(&self) -> Option<(&str, u64)> {
         self.ids
             .iter()
-            .zip(&self.nodes)
+            .zip(self.core.states())
             .map(|(id, node)| (id.as_str(), with_node!(node, n => n.held())))
             .max_by_key(|&(_, held)| held)
             .filter(|&(_, held)| held > 0)
@@ -480,91 +466,44 @@ impl Simulation {
         }
     }
 
-    /// Runs `event`'s handler, then hands the sinks what it delivered to them.
+    /// Runs `event`'s handler (and those of the nodes it hands messages to), then wakes
+    /// the senders that now have room.
     #[inline]
     fn dispatch(&mut self, event: Event) {
-        self.handle(event);
-        if !self.core.sink_deliveries.is_empty() {
-            self.settle_sinks();
-        }
-    }
-
-    /// Hands the sinks the messages delivered to them directly (`Ctx::try_send`).
-    fn settle_sinks(&mut self) {
-        for (sink, latency) in self.core.sink_deliveries.drain(..) {
-            if let NodeState::Sink(s) = &mut self.nodes[sink as usize] {
-                s.delivered_directly(latency);
-            }
-        }
-    }
-
-    #[inline]
-    fn handle(&mut self, event: Event) {
-        let to = match &event {
-            Event::Timer { node, .. } => *node,
-            Event::Arrive { to, .. }
-            | Event::Call { to, .. }
-            | Event::Reply { to, .. }
-            | Event::Wake { to }
-            | Event::Release { to, .. } => *to,
-            Event::Fault { index, .. } => self.faults[*index as usize].node,
-        } as usize;
-        self.current = Some(to as NodeId);
-        let mut ctx = Ctx {
-            core: &mut self.core,
-            me: to as NodeId,
-            rng: &mut self.rngs[to],
-        };
-        let node = &mut self.nodes[to];
         match event {
-            Event::Timer { tag, .. } => with_node!(node, n => n.on_timer(&mut ctx, tag)),
-            Event::Arrive {
-                from, msg, token, ..
-            } => {
-                ctx.core.arrived(to as NodeId);
-                let tracks = with_node!(node, n => {
-                    n.on_arrive(&mut ctx, from, msg, token);
-                    n.tracks_tokens()
-                });
-                if token != NO_TOKEN && !tracks {
-                    ctx.release(from, token);
-                }
-            }
-            Event::Call {
-                caller,
-                call_id,
-                msg,
-                ..
-            } => with_node!(node, n => n.on_call(&mut ctx, caller, call_id, msg)),
-            Event::Reply {
-                call_id, outcome, ..
-            } => with_node!(node, n => n.on_reply(&mut ctx, call_id, outcome)),
-            Event::Wake { .. } => with_node!(node, n => n.on_wake(&mut ctx)),
-            Event::Release { token, .. } => with_node!(node, n => n.on_release(&mut ctx, token)),
-            Event::Fault { index, start } => {
-                let spec = &self.faults[index as usize];
-                if spec.kind == FaultKind::Replay {
-                    if start {
-                        with_node!(node, n => n.on_replay(&mut ctx, spec.consumer));
-                    }
-                    return;
-                }
-                let active = &mut self.active_faults[to];
-                if start {
-                    active.push(index);
-                } else if let Some(pos) = active.iter().position(|&i| i == index) {
-                    active.remove(pos);
-                } else {
-                    return; // ended before it began (until_ms < at_ms is refused by validation)
-                }
-                let before = ctx.core.faults(to as NodeId);
-                ctx.core.set_faults(
-                    to as NodeId,
-                    combine_faults(active.iter().map(|&i| &self.faults[i as usize])),
-                );
-                with_node!(node, n => n.on_faults(&mut ctx, before));
-            }
+            Event::Fault { index, start } => self.apply_fault(index, start),
+            event => self.core.handle(event),
         }
+        self.core.run_wakes();
+    }
+
+    /// A scheduled or injected fault starts or ends (or a scheduled replay happens).
+    fn apply_fault(&mut self, index: u32, start: bool) {
+        let spec = &self.faults[index as usize];
+        let node = spec.node;
+        if spec.kind == FaultKind::Replay {
+            if start {
+                let consumer = spec.consumer;
+                self.core.activate(
+                    node,
+                    |n, ctx| with_node!(n, n => n.on_replay(ctx, consumer)),
+                );
+            }
+            return;
+        }
+        let active = &mut self.active_faults[node as usize];
+        if start {
+            active.push(index);
+        } else if let Some(pos) = active.iter().position(|&i| i == index) {
+            active.remove(pos);
+        } else {
+            return; // ended before it began (until_ms < at_ms is refused by validation)
+        }
+        let before = self.core.faults(node);
+        let now = combine_faults(active.iter().map(|&i| &self.faults[i as usize]));
+        self.core.set_faults(node, now);
+        self.core
+            .activate(node, |n, ctx| with_node!(n, n => n.on_faults(ctx, before)));
     }
 
     /// Replays event log `log_id` now, as a scheduled `replay` fault does: rewinds
@@ -576,7 +515,7 @@ impl Simulation {
 
     /// The node whose handler ran last (the one to blame when a handler panics).
     pub fn current_node(&self) -> Option<&str> {
-        self.current.map(|n| self.ids[n as usize].as_str())
+        self.core.current.map(|n| self.ids[n as usize].as_str())
     }
 
     fn kind_of(&self, i: usize) -> Option<crate::model::NodeKind> {
@@ -595,13 +534,11 @@ impl Simulation {
     /// restarts the run with the new graph.
     pub fn set_config(&mut self, id: &str, config: &NodeConfig) -> Result<(), String> {
         let i = self.index_of(id)?;
-        let mut ctx = Ctx {
-            core: &mut self.core,
-            me: i as NodeId,
-            rng: &mut self.rngs[i],
-        };
-        let result = with_node!(&mut self.nodes[i], n => n.reconfigure(&mut ctx, config));
-        self.settle_sinks();
+        let result = self.core.activate(
+            i as NodeId,
+            |n, ctx| with_node!(n, n => n.reconfigure(ctx, config)),
+        );
+        self.core.run_wakes();
         result
     }
 
@@ -665,7 +602,7 @@ impl Simulation {
     pub fn replay(&mut self, log_id: &str, consumer: Option<&str>) -> Result<(), String> {
         let index_of = |id: &str| self.ids.iter().position(|n| n == id);
         let log = index_of(log_id).ok_or_else(|| format!("no node has id '{log_id}'"))?;
-        let has_consumer = |c: NodeId| match &self.nodes[log] {
+        let has_consumer = |c: NodeId| match self.core.node(log) {
             NodeState::EventLog(l) => l.has_consumer(c),
             NodeState::Broker(b) => b.has_consumer(c),
             _ => false,
@@ -686,22 +623,20 @@ impl Simulation {
                 }
             },
         };
-        let mut ctx = Ctx {
-            core: &mut self.core,
-            me: log as NodeId,
-            rng: &mut self.rngs[log],
-        };
-        with_node!(&mut self.nodes[log], n => n.on_replay(&mut ctx, consumer));
-        self.settle_sinks();
+        self.core.activate(
+            log as NodeId,
+            |n, ctx| with_node!(n, n => n.on_replay(ctx, consumer)),
+        );
+        self.core.run_wakes();
         Ok(())
     }
 
     /// The report of the run so far (graph-format.md §2), with the conservation check.
     pub fn report(&self, wall_time_ms: f64) -> Report {
         let now = self.core.now;
-        let mut nodes = IndexMap::with_capacity(self.nodes.len());
+        let mut nodes = IndexMap::with_capacity(self.core.len());
         let mut in_flight = 0;
-        for (id, node) in self.ids.iter().zip(&self.nodes) {
+        for (id, node) in self.ids.iter().zip(self.core.states()) {
             let (held, report) = with_node!(node, n => (n.held(), n.report(now)));
             in_flight += held;
             nodes.insert(id.clone(), report);
@@ -715,11 +650,11 @@ impl Simulation {
             .filter(|e| matches!(e, Event::Arrive { .. }))
             .count() as u64;
         // Projectors report how far they trail the event logs feeding them.
-        for (p, node) in self.nodes.iter().enumerate() {
+        for (p, node) in self.core.states().enumerate() {
             let NodeState::Projector(projector) = node else {
                 continue;
             };
-            let logs = self.nodes.iter().enumerate().filter_map(|(l, n)| match n {
+            let logs = self.core.states().enumerate().filter_map(|(l, n)| match n {
                 NodeState::EventLog(log) => Some((l as NodeId, log)),
                 _ => None,
             });
