@@ -301,8 +301,8 @@ fn injected_failure_opens_the_breaker() {
 }
 
 /// A live edit the engine refuses (a breaker's config cannot change while the graph runs)
-/// is shown in the run bar with the engine's reason; the run goes on, the document keeps
-/// exactly the user's edit, and Restart applies it.
+/// is shown in the run bar with the engine's reason; the run goes on with the graph it had,
+/// the document keeps exactly the user's edit, and Restart applies it.
 #[test]
 fn refused_live_edit_is_shown_and_the_app_stays_intact() {
     let original = guarded_service();
@@ -340,10 +340,11 @@ fn refused_live_edit_is_shown_and_the_app_stays_intact() {
     assert_eq!(h.state().doc.graph, expected);
     assert!(!h.state().doc.has_errors());
 
-    // The run was not harmed: it still advances.
+    // The run was not harmed: it still advances, and runs the graph as it was.
     assert_eq!(h.state().live.state(), Some(&RunState::Paused));
     advance_1s(&mut h);
     assert_eq!(clock(&h), "0:00:02.000");
+    assert_eq!(h.state().live.running_graph(), Some(&original));
 
     // Restart runs the graph as it is now, edit included.
     h.get_by_label("Restart").click();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use flowbench_engine::model::{Edge, Fault, GRAPH_FORMAT, GRAPH_VERSION, Ports};
-use flowbench_engine::{Diagnostic, Graph, Node, NodeConfig, NodeKind, Place, validate};
+use flowbench_engine::{Diagnostic, Graph, Node, NodeConfig, NodeKind, Place};
 
 /// How many undo steps are kept.
 const HISTORY_LIMIT: usize = 200;
@@ -163,6 +163,15 @@ impl Document {
         merge: Option<MergeKey>,
         change: impl FnOnce(&mut Graph) -> R,
     ) -> R {
+        self.record(label, merge);
+        let result = change(&mut self.graph);
+        self.changed();
+        result
+    }
+
+    /// Keeps the graph as it is now as the undo step `label` (unless `merge` folds this
+    /// edit into the last one), before the graph changes.
+    fn record(&mut self, label: &str, merge: Option<MergeKey>) {
         let now = Instant::now();
         let merges = match (&merge, &self.history.last) {
             (Some(key), Some((last, at))) => key == last && now.duration_since(*at) < MERGE_WINDOW,
@@ -180,9 +189,6 @@ impl Document {
         }
         self.history.redo.clear();
         self.history.last = merge.map(|k| (k, now));
-        let result = change(&mut self.graph);
-        self.changed();
-        result
     }
 
     /// Ends any merging run, so the next edit starts a new undo step.
@@ -244,8 +250,14 @@ impl Document {
     }
 
     fn changed(&mut self) {
+        let diagnostics = validate(&self.graph);
+        self.changed_to(diagnostics);
+    }
+
+    /// [`Document::changed`] with the new graph's diagnostics already known.
+    fn changed_to(&mut self, diagnostics: Vec<Diagnostic>) {
         self.revision += 1;
-        self.diagnostics = validate(&self.graph);
+        self.diagnostics = diagnostics;
         // Drop selected things that no longer exist.
         let graph = &self.graph;
         self.selection.nodes.retain(|id| graph.node(id).is_some());
@@ -271,16 +283,16 @@ impl Document {
 
     /// Why an edge `from`/`port` → `to` would be refused, or `None` when it is fine.
     pub fn connection_problem(&self, from: &str, port: &str, to: &str) -> Option<String> {
-        connection_problem(&self.graph, from, port, to)
+        with_edge(&self.graph, &self.diagnostics, from, port, to).err()
     }
 
-    /// Adds the edge `from`/`port` → `to` if the model allows it.
+    /// Adds the edge `from`/`port` → `to` if the model allows it. The graph is validated
+    /// once: the check's result is the new graph's diagnostics.
     pub fn connect(&mut self, from: &str, port: &str, to: &str) -> Result<(), String> {
-        if let Some(problem) = self.connection_problem(from, port, to) {
-            return Err(problem);
-        }
-        let edge = Edge::new(from, to).with_port(port);
-        self.edit("Connect", None, |g| g.edges.push(edge));
+        let (graph, diagnostics) = with_edge(&self.graph, &self.diagnostics, from, port, to)?;
+        self.record("Connect", None);
+        self.graph = graph;
+        self.changed_to(diagnostics);
         Ok(())
     }
 
@@ -559,33 +571,58 @@ pub fn output_ports(graph: &Graph, node: &Node) -> Vec<String> {
 /// Why the edge `from`/`port` → `to` would be refused: the errors validation would find on
 /// it (or a call cycle it would close), or `None`.
 pub fn connection_problem(graph: &Graph, from: &str, port: &str, to: &str) -> Option<String> {
+    with_edge(graph, &validate(graph), from, port, to).err()
+}
+
+/// `graph` (whose diagnostics are `diagnostics`) with the edge `from`/`port` → `to` added,
+/// and the diagnostics of the result; or why the edge would be refused: the errors
+/// validation finds on it that `graph` did not have (or a call cycle it would close).
+fn with_edge(
+    graph: &Graph,
+    diagnostics: &[Diagnostic],
+    from: &str,
+    port: &str,
+    to: &str,
+) -> Result<(Graph, Vec<Diagnostic>), String> {
     if from == to {
-        return Some("a node cannot be wired to itself".to_owned());
+        return Err("a node cannot be wired to itself".to_owned());
     }
     if graph
         .edges
         .iter()
         .any(|e| e.from == from && e.to == to && e.port == port)
     {
-        return Some("these two are already connected".to_owned());
+        return Err("these two are already connected".to_owned());
     }
     let mut candidate = graph.clone();
     candidate.edges.push(Edge::new(from, to).with_port(port));
     let index = candidate.edges.len() - 1;
-    let before: BTreeSet<String> = validate(graph)
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .map(|d| d.to_string())
+    let before: BTreeSet<String> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(Diagnostic::to_string)
         .collect();
-    validate(&candidate)
-        .into_iter()
+    let after = validate(&candidate);
+    let problem = after
+        .iter()
         .filter(|d| d.is_error() && !before.contains(&d.to_string()))
         .find(|d| match &d.place {
             Place::Edge { index: i, .. } => *i == index,
             Place::Node { id, .. } => id == from || id == to,
             Place::Graph { .. } | Place::Fault { .. } => false,
-        })
-        .map(|d| d.message)
+        });
+    match problem {
+        Some(d) => Err(d.message.clone()),
+        None => Ok((candidate, after)),
+    }
+}
+
+/// Every problem of `graph` (the engine's validation; the most costly step of an edit on a
+/// big graph, so tests count how often it runs).
+fn validate(graph: &Graph) -> Vec<Diagnostic> {
+    #[cfg(test)]
+    tests::VALIDATIONS.with(|n| n.set(n.get() + 1));
+    flowbench_engine::validate(graph)
 }
 
 /// `base` if free, else `base-2`, `base-3`, …
@@ -647,9 +684,20 @@ fn rename_in_graph(g: &mut Graph, old: &str, new: &str) {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use flowbench_engine::model::QueueConfig;
 
     use super::*;
+
+    thread_local! {
+        /// Validations run on this thread.
+        pub static VALIDATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn validations() -> usize {
+        VALIDATIONS.with(Cell::get)
+    }
 
     fn mm1() -> Document {
         let g = Graph::from_json_str(include_str!("../../../sample-graphs/mm1.json")).unwrap();
@@ -696,6 +744,45 @@ mod tests {
         let why = d.connection_problem("q", "out", "orders").unwrap();
         assert!(why.contains("takes no input"), "{why}");
         assert!(d.connection_problem("orders", "out", "worker").is_none());
+    }
+
+    /// Checking a connection validates the graph with the edge once (the document already
+    /// knows its own diagnostics), and making it validates nothing more: the check's result
+    /// is the new graph's diagnostics, exactly what validation says of it.
+    #[test]
+    fn a_connection_is_validated_once() {
+        let mut d = mm1();
+        let start = validations();
+        assert!(d.connection_problem("orders", "out", "worker").is_none());
+        assert_eq!(validations() - start, 1);
+
+        let start = validations();
+        d.connect("orders", "out", "worker").unwrap();
+        assert_eq!(validations() - start, 1);
+        assert_eq!(d.diagnostics, flowbench_engine::validate(&d.graph));
+        assert!(
+            d.graph
+                .edges
+                .iter()
+                .any(|e| e.from == "orders" && e.to == "worker")
+        );
+        assert_eq!(d.undo_label(), Some("Connect"));
+
+        // A refused connection changes nothing.
+        let revision = d.revision();
+        let start = validations();
+        assert!(d.connect("done", "out", "q").is_err());
+        assert_eq!(validations() - start, 1);
+        assert_eq!(d.revision(), revision);
+
+        assert!(d.undo());
+        assert!(
+            !d.graph
+                .edges
+                .iter()
+                .any(|e| e.from == "orders" && e.to == "worker")
+        );
+        assert_eq!(d.diagnostics, flowbench_engine::validate(&d.graph));
     }
 
     /// Renaming a node updates its edges and faults.

@@ -285,8 +285,8 @@ impl FileState {
 
 // ---- frame hooks -------------------------------------------------------------------------
 
-/// Runs before the views each frame: dropped files, close requests, dialog answers, the PNG
-/// capture and autosave.
+/// Runs before the views each frame: dropped files, dialog answers, the PNG capture and
+/// autosave. Close requests are answered in [`close_request`].
 pub fn before_frame(app: &mut FlowbenchApp, ctx: &egui::Context) {
     // Dropped files: the first graph or flowchart among them.
     let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -301,18 +301,6 @@ pub fn before_frame(app: &mut FlowbenchApp, ctx: &egui::Context) {
             import_mermaid(app, ctx, &path);
         } else {
             app.commands.push(AppCommand::OpenPath(path));
-        }
-    }
-
-    if ctx.input(|i| i.viewport().close_requested()) {
-        if app.files.close_confirmed || !app.doc.is_dirty() {
-            // A clean exit: nothing to recover next time, and no more autosaves.
-            if let Some(mut autosave) = app.files.autosave.take() {
-                autosave.clear();
-            }
-        } else {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            app.files.question = Some(Question::Unsaved(Proceed::Close));
         }
     }
 
@@ -344,6 +332,57 @@ pub fn before_frame(app: &mut FlowbenchApp, ctx: &egui::Context) {
         && let Some(wait) = autosave.tick(&app.doc, Instant::now())
     {
         ctx.request_repaint_after(wait);
+    }
+}
+
+/// What a request to close the window leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnClose {
+    /// The window closes: nothing is unsaved, or the user already chose to close.
+    Close,
+    /// The window stays open and asks about the unsaved changes; a minimised window is
+    /// restored first, since a question no one sees cannot be answered.
+    Ask { restore: bool },
+}
+
+impl OnClose {
+    pub fn decide(unsaved: bool, confirmed: bool, minimized: bool) -> OnClose {
+        if confirmed || !unsaved {
+            OnClose::Close
+        } else {
+            OnClose::Ask { restore: minimized }
+        }
+    }
+}
+
+/// Answers a request to close the window (its close button, the taskbar, the system). Runs
+/// from `App::logic`, which eframe calls also while the window is minimised and no frame is
+/// drawn, so that no close skips the unsaved-changes question.
+pub fn close_request(app: &mut FlowbenchApp, ctx: &egui::Context) {
+    let (requested, minimized) = ctx.input(|i| {
+        let viewport = i.viewport();
+        (viewport.close_requested(), viewport.minimized == Some(true))
+    });
+    if !requested {
+        return;
+    }
+    match OnClose::decide(app.doc.is_dirty(), app.files.close_confirmed, minimized) {
+        OnClose::Close => {
+            // A clean exit: nothing to recover next time, and no more autosaves.
+            if let Some(mut autosave) = app.files.autosave.take() {
+                autosave.clear();
+            }
+        }
+        OnClose::Ask { restore } => {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            if restore {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            }
+            // After restoring: focus does nothing to a minimised window.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            app.files.question = Some(Question::Unsaved(Proceed::Close));
+            ctx.request_repaint();
+        }
     }
 }
 

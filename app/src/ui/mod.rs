@@ -413,6 +413,11 @@ impl FlowbenchApp {
 }
 
 impl eframe::App for FlowbenchApp {
+    /// Before every frame, and while the window is minimised (when no frame is drawn).
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        files::close_request(self, ctx);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         shortcuts::handle(self, &ctx);

@@ -221,6 +221,8 @@ fn close_with_unsaved_changes_asks() {
 
     request_close(&mut harness);
     assert!(sent(&harness, &egui::ViewportCommand::CancelClose));
+    assert!(sent(&harness, &egui::ViewportCommand::Focus));
+    assert!(!sent(&harness, &egui::ViewportCommand::Minimized(false)));
     assert!(matches!(
         harness.state().files.question,
         Some(Question::Unsaved(Proceed::Close))
@@ -233,6 +235,62 @@ fn close_with_unsaved_changes_asks() {
     request_close(&mut harness);
     assert!(!sent(&harness, &egui::ViewportCommand::CancelClose));
     assert!(!autosave.exists());
+}
+
+/// Whether a close request closes or asks: it asks whenever something is unsaved and the
+/// user has not chosen yet, and restores a minimised window to ask.
+#[test]
+fn close_requests_ask_whenever_changes_are_unsaved() {
+    use OnClose::{Ask, Close};
+    for minimized in [false, true] {
+        assert_eq!(OnClose::decide(false, false, minimized), Close);
+        assert_eq!(OnClose::decide(false, true, minimized), Close);
+        assert_eq!(OnClose::decide(true, true, minimized), Close);
+    }
+    assert_eq!(OnClose::decide(true, false, false), Ask { restore: false });
+    assert_eq!(OnClose::decide(true, false, true), Ask { restore: true });
+}
+
+/// Closing a minimised window with unsaved changes, when eframe runs only `App::logic` (no
+/// frame is drawn): the close is cancelled, the window restored and focused, and the
+/// question waits for it. With nothing unsaved it closes.
+#[test]
+fn close_while_minimised_restores_the_window_and_asks() {
+    let minimised_close = || {
+        let mut input = egui::RawInput::default();
+        let viewport = input.viewports.entry(egui::ViewportId::ROOT).or_default();
+        viewport.minimized = Some(true);
+        viewport.events.push(egui::ViewportEvent::Close);
+        input
+    };
+    let logic_only = |app: &mut FlowbenchApp| {
+        let ctx = egui::Context::default();
+        let mut frame = eframe::Frame::_new_kittest();
+        let output = ctx.run_logic(&minimised_close(), |ctx| {
+            eframe::App::logic(app, ctx, &mut frame)
+        });
+        output
+            .viewport_commands
+            .get(&egui::ViewportId::ROOT)
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let mut app = FlowbenchApp::with_document(Document::new(mm1(), None));
+    app.doc.add_node(NodeKind::Sink, [0.0, 0.0]);
+    assert_eq!(
+        logic_only(&mut app),
+        [
+            egui::ViewportCommand::CancelClose,
+            egui::ViewportCommand::Minimized(false),
+            egui::ViewportCommand::Focus,
+        ]
+    );
+    assert_eq!(app.files.question, Some(Question::Unsaved(Proceed::Close)));
+
+    let mut app = FlowbenchApp::with_document(Document::new(mm1(), None));
+    assert_eq!(logic_only(&mut app), []);
+    assert_eq!(app.files.question, None);
 }
 
 fn request_close(harness: &mut Harness<'static, FlowbenchApp>) {

@@ -331,6 +331,43 @@ impl<'a> Rows<'a> {
         self.disabled = reason.map(str::to_owned);
     }
 
+    /// `help`, followed by why the row is greyed out when it is.
+    fn explained(&self, help: &str) -> String {
+        match &self.disabled {
+            Some(reason) => format!("{help}\n\n{reason}"),
+            None => help.to_owned(),
+        }
+    }
+
+    /// Gives a row's widget its hover text and accessible description; a greyed-out row's
+    /// widget says on hover why it is greyed out (egui shows no plain hover text on a
+    /// disabled widget).
+    pub fn hover(&self, response: egui::Response, help: &str) -> egui::Response {
+        let text = self.explained(help);
+        if self.disabled.is_some() {
+            response.on_hover_text(&text).on_disabled_hover_text(text)
+        } else {
+            response.on_hover_text(text)
+        }
+    }
+
+    /// [`Rows::hover`] for the value of an optional field, which is also greyed out while
+    /// null: then its hover says what null means and how to set a value.
+    fn optional_hover(
+        &self,
+        response: egui::Response,
+        help: &str,
+        is_set: bool,
+        null_means: &str,
+    ) -> egui::Response {
+        if is_set || self.disabled.is_some() {
+            return self.hover(response, help);
+        }
+        response.on_hover_text(help).on_disabled_hover_text(format!(
+            "{help}\nNull: {null_means}. Untick to set a value."
+        ))
+    }
+
     /// Shows `diagnostics` whose field is `Some(..)` under the row of that field.
     pub fn with_notes<'d>(
         mut self,
@@ -392,10 +429,7 @@ impl<'a> Rows<'a> {
             Some(rest) => (true, rest),
             None => (false, shown),
         };
-        let help = match &self.disabled {
-            Some(reason) => format!("{help}\n\n{reason}"),
-            None => help.to_owned(),
-        };
+        let help = self.explained(help);
         let label = ui
             .horizontal(|ui| {
                 if indent {
@@ -464,7 +498,7 @@ impl<'a> Rows<'a> {
         num: Num,
     ) {
         self.row(ui, field, shown, help, |rows, ui, label| {
-            let response = ui.add(num.drag(value)).on_hover_text(help);
+            let response = rows.hover(ui.add(num.drag(value)), help);
             let response = rows.name(response, label, field);
             if response.changed() {
                 rows.change(field);
@@ -491,12 +525,8 @@ impl<'a> Rows<'a> {
                 Some(v) => *v,
                 None => rows.memory.taken_back(&key).map_or(default, T::from_f64),
             };
-            let response = ui
-                .add_enabled(value.is_some(), num.drag(&mut shown))
-                .on_hover_text(help)
-                .on_disabled_hover_text(format!(
-                    "{help}\nNull: {null_means}. Untick to set a value."
-                ));
+            let response = ui.add_enabled(value.is_some(), num.drag(&mut shown));
+            let response = rows.optional_hover(response, help, value.is_some(), null_means);
             let response = rows.name(response, label, field);
             if response.changed() && value.is_some() {
                 *value = Some(shown);
@@ -504,9 +534,11 @@ impl<'a> Rows<'a> {
             }
             let mut is_null = value.is_none();
             let name = rows.secondary_name(field, null_means);
-            let toggle = ui
-                .checkbox(&mut is_null, null_means)
-                .on_hover_text(format!("Null: {null_means}"))
+            let toggle = rows
+                .hover(
+                    ui.checkbox(&mut is_null, null_means),
+                    &format!("Null: {null_means}"),
+                )
                 .accessible_name(name);
             if toggle.changed() {
                 if let Some(v) = value {
@@ -547,11 +579,8 @@ impl<'a> Rows<'a> {
                 .iter()
                 .find(|(v, _, _)| *v == *value)
                 .map_or("", |o| o.2);
-            rows.name(
-                response.on_hover_text(format!("{help}\n{current}: {explain}")),
-                label,
-                field,
-            );
+            let response = rows.hover(response, &format!("{help}\n{current}: {explain}"));
+            rows.name(response, label, field);
             if *value != before {
                 rows.change(field);
             }
@@ -568,7 +597,7 @@ impl<'a> Rows<'a> {
         text: &str,
     ) {
         self.row(ui, field, field, help, |rows, ui, label| {
-            let response = ui.checkbox(value, text).on_hover_text(help);
+            let response = rows.hover(ui.checkbox(value, text), help);
             let response = rows.name(response, label, field);
             if response.changed() {
                 rows.change(field);
@@ -593,12 +622,8 @@ impl<'a> Rows<'a> {
                 None => rows.memory.plain(&key, default).0.clone(),
             };
             let edit = egui::TextEdit::singleline(&mut shown).desired_width(NUMBER_WIDTH);
-            let response = ui
-                .add_enabled(value.is_some(), edit)
-                .on_hover_text(help)
-                .on_disabled_hover_text(format!(
-                    "{help}\nNull: {null_means}. Untick to set a value."
-                ));
+            let response = ui.add_enabled(value.is_some(), edit);
+            let response = rows.optional_hover(response, help, value.is_some(), null_means);
             let response = rows.name(response, label, field);
             if response.changed() && value.is_some() {
                 *value = Some(shown.clone());
@@ -606,9 +631,11 @@ impl<'a> Rows<'a> {
             }
             let mut is_null = value.is_none();
             let name = rows.secondary_name(field, null_means);
-            let toggle = ui
-                .checkbox(&mut is_null, null_means)
-                .on_hover_text(format!("Null: {null_means}"))
+            let toggle = rows
+                .hover(
+                    ui.checkbox(&mut is_null, null_means),
+                    &format!("Null: {null_means}"),
+                )
                 .accessible_name(name);
             if toggle.changed() {
                 if is_null {

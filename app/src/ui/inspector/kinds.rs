@@ -77,6 +77,22 @@ const MODES: [(GatewayMode, &str, &str); 2] = [
 
 const WHEN_FULL_HELP: &str = "What a full buffer does with one more message. Default block.";
 
+// Why a field of a broker-backed channel is greyed out: the broker decides it, and the value
+// stays in the file unchanged (used again if the channel moves back into the engine).
+const BROKER_QUEUE_WHEN_FULL: &str = "RabbitMQ queue: the broker decides. Senders wait while \
+                                      the confirm window (capacity) is full, so nothing is \
+                                      dropped here; when_full is not used.";
+const BROKER_QUEUE_DURABLE: &str = "RabbitMQ queue: durability is set under Broker \
+                                    (backend.durable), since the messages wait on the broker; \
+                                    this field is not used.";
+const BROKER_TOPIC_PARTITIONS: &str = "NATS topic: the broker decides. A NATS subject has no \
+                                       partitions; partitions is not used.";
+const BROKER_TOPIC_WHEN_FULL: &str = "NATS topic: the broker decides. NATS cannot be slowed \
+                                      down, so a full subscriber buffer always drops the \
+                                      arriving message (counted dropped); when_full is not used.";
+const BROKER_LOG_RETENTION: &str = "JetStream log: the broker decides. The stream keeps events \
+                                    by its own limits on the server; retention is not used.";
+
 /// The form of `node`'s config. Edits a copy; the copy comes back in [`Asked::config`]
 /// when a field changed.
 pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node) -> Asked {
@@ -153,16 +169,32 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
             }
         }
         NodeConfig::Queue(c) => grid("queue", ui, |ui| {
+            // On a broker the queue's messages wait there: capacity is the confirm window,
+            // and when_full and durable are not used (the broker's own settings are).
+            let on_broker = c.backend.is_some();
+            let (capacity_help, capacity_null) = if on_broker {
+                (
+                    "On the broker: publishes awaiting the broker's confirm at most; senders \
+                     wait while that many are unconfirmed. Default 1000; null = 1000.",
+                    "default 1000",
+                )
+            } else {
+                (
+                    "Waiting messages the queue holds (not counting those being processed \
+                     downstream). Default 1000; null = unbounded.",
+                    "unbounded",
+                )
+            };
             rows.optional_number(
                 ui,
                 "capacity",
-                "Waiting messages the queue holds (not counting those being processed downstream). \
-                 Default 1000; null = unbounded.",
+                capacity_help,
                 &mut c.capacity,
                 1000,
-                "unbounded",
+                capacity_null,
                 Num::COUNT,
             );
+            rows.disabled(on_broker.then_some(BROKER_QUEUE_WHEN_FULL));
             rows.choice(
                 ui,
                 "when_full",
@@ -170,6 +202,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &mut c.when_full,
                 &WHEN_FULL,
             );
+            rows.disabled(on_broker.then_some(BROKER_QUEUE_DURABLE));
             rows.flag(
                 ui,
                 "durable",
@@ -178,8 +211,11 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &mut c.durable,
                 "survives a crash",
             );
+            rows.disabled(None);
         }),
         NodeConfig::Topic(c) => grid("topic", ui, |ui| {
+            let on_broker = c.backend.is_some();
+            rows.disabled(on_broker.then_some(BROKER_TOPIC_PARTITIONS));
             rows.number(
                 ui,
                 "partitions",
@@ -187,6 +223,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &mut c.partitions,
                 Num::COUNT.max(4096.0),
             );
+            rows.disabled(None);
             rows.optional_number(
                 ui,
                 "subscriber_capacity",
@@ -196,6 +233,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 "unbounded",
                 Num::COUNT,
             );
+            rows.disabled(on_broker.then_some(BROKER_TOPIC_WHEN_FULL));
             rows.choice(
                 ui,
                 "when_full",
@@ -203,6 +241,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &mut c.when_full,
                 &WHEN_FULL,
             );
+            rows.disabled(None);
         }),
         NodeConfig::Service(c) => grid("service", ui, |ui| {
             let scaled = c.autoscale.is_some();
@@ -269,6 +308,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
             });
         }
         NodeConfig::EventLog(c) => grid("event_log", ui, |ui| {
+            rows.disabled(c.backend.is_some().then_some(BROKER_LOG_RETENTION));
             rows.optional_number(
                 ui,
                 "retention",
@@ -279,6 +319,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 "keep all",
                 Num::COUNT,
             );
+            rows.disabled(None);
         }),
         NodeConfig::Projector(c) => grid("projector", ui, |ui| {
             dist_rows(

@@ -1,11 +1,12 @@
 //! The inspector driven as a user (or a screen reader) would: widgets found by their
 //! accessible names, edits checked on the document.
 
+use egui::accesskit::Role;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use flowbench_engine::model::{
-    Backend, Dist, FaultKind, JetStreamBackend, NatsBackend, QueueConfig, RabbitMqBackend,
+    Backend, Dist, FaultKind, JetStreamBackend, NatsBackend, QueueConfig, RabbitMqBackend, WhenFull,
 };
 use flowbench_engine::{Graph, Node, NodeConfig, NodeKind};
 use serde_json::json;
@@ -605,4 +606,133 @@ fn process_field_sets_and_clears_the_tag() {
     h.key_press(Key::Backspace);
     h.run();
     assert_eq!(process(&h), None);
+}
+
+/// On a broker-backed channel the fields the broker decides are greyed out and say why on
+/// hover; their values stay in the document as they were, and come back to life when the
+/// channel moves back into the engine.
+#[test]
+fn fields_the_broker_decides_are_greyed_and_kept() {
+    let mut graph = sample("mm1.json");
+    let queue = graph.nodes.iter_mut().find(|n| n.id == "q").unwrap();
+    queue.config = NodeConfig::Queue(QueueConfig {
+        capacity: Some(50),
+        when_full: WhenFull::DropNewest,
+        durable: true,
+        backend: Some(Backend::RabbitMq(RabbitMqBackend {
+            queue: "q".into(),
+            ..RabbitMqBackend::default()
+        })),
+    });
+    let before = queue.config.clone();
+    let mut h = harness(selecting(graph, "q"));
+    for (role, field, why) in [
+        (
+            Role::ComboBox,
+            "when_full",
+            "RabbitMQ queue: the broker decides",
+        ),
+        (
+            Role::CheckBox,
+            "durable",
+            "RabbitMQ queue: durability is set under Broker",
+        ),
+    ] {
+        let node = h.get_by_role_and_label(role, field);
+        assert!(node.accesskit_node().is_disabled(), "{field} is not greyed");
+        let description = node.accesskit_node().description().unwrap_or_default();
+        assert!(description.contains(why), "{field}: {description}");
+    }
+    // The confirm window is what capacity means on the broker: it stays editable.
+    assert!(!h.get_by_label("capacity").accesskit_node().is_disabled());
+
+    // Hovering shows why, although the widget is disabled.
+    h.get_by_role_and_label(Role::CheckBox, "durable").hover();
+    h.run();
+    assert!(
+        h.query_by_label_contains("durability is set under Broker (backend.durable)")
+            .is_some()
+    );
+    // Clicking a greyed field changes nothing.
+    h.get_by_role_and_label(Role::CheckBox, "durable").click();
+    h.run();
+    assert_eq!(config(&h, "q"), &before);
+    assert_eq!(h.state().doc.undo_label(), None);
+
+    // Back in the engine, the kept values apply again.
+    h.get_by_label("backend.kind").click();
+    h.run();
+    h.get_by_label("Flowbench engine").click();
+    h.run();
+    assert!(
+        !h.get_by_role_and_label(Role::CheckBox, "durable")
+            .accesskit_node()
+            .is_disabled()
+    );
+    assert!(
+        !h.get_by_role_and_label(Role::ComboBox, "when_full")
+            .accesskit_node()
+            .is_disabled()
+    );
+    let NodeConfig::Queue(q) = config(&h, "q") else {
+        panic!("a queue");
+    };
+    assert_eq!(
+        (q.capacity, q.when_full, q.durable),
+        (Some(50), WhenFull::DropNewest, true)
+    );
+}
+
+/// A NATS topic greys out partitions and when_full, a JetStream log its retention; what
+/// the broker uses (subscriber_capacity) stays editable.
+#[test]
+fn topic_and_log_fields_the_broker_decides_are_greyed() {
+    let mut graph = Graph::default();
+    let mut topic = NodeConfig::default_for(NodeKind::Topic);
+    if let NodeConfig::Topic(c) = &mut topic {
+        c.backend = Some(Backend::Nats(NatsBackend {
+            subject: "orders".into(),
+            ..NatsBackend::default()
+        }));
+    }
+    let mut log = NodeConfig::default_for(NodeKind::EventLog);
+    if let NodeConfig::EventLog(c) = &mut log {
+        c.retention = Some(10);
+        c.backend = Some(Backend::JetStream(JetStreamBackend {
+            stream: "ORDERS".into(),
+            subject: "orders".into(),
+            ..JetStreamBackend::default()
+        }));
+    }
+    graph.nodes.push(Node::new("orders", topic));
+    graph.nodes.push(Node::new("log", log));
+
+    let h = harness(selecting(graph.clone(), "orders"));
+    for field in ["partitions", "when_full"] {
+        let node = h.get_by_label(field);
+        assert!(node.accesskit_node().is_disabled(), "{field} is not greyed");
+        let description = node.accesskit_node().description().unwrap_or_default();
+        assert!(description.contains("NATS topic"), "{field}: {description}");
+    }
+    assert!(
+        !h.get_by_label("subscriber_capacity")
+            .accesskit_node()
+            .is_disabled()
+    );
+
+    let h = harness(selecting(graph, "log"));
+    let retention = h.get_by_label("retention");
+    assert!(retention.accesskit_node().is_disabled());
+    assert!(
+        retention
+            .accesskit_node()
+            .description()
+            .unwrap_or_default()
+            .contains("JetStream log: the broker decides")
+    );
+    assert!(
+        h.get_by_label("retention keep all")
+            .accesskit_node()
+            .is_disabled()
+    );
 }

@@ -117,9 +117,19 @@ impl Notice {
 /// A running engine and what it runs.
 struct Run {
     engine: EngineHandle,
-    /// The graph the engine runs: the document's when the run started, with the configs
-    /// sent since.
+    /// The graph the engine runs: the document's when the run started, with the config
+    /// edits the engine has accepted since. What is compared with the document.
     graph: Graph,
+    /// Config edits sent whose outcome no snapshot has shown yet, in the order sent.
+    unconfirmed: Vec<(String, NodeConfig)>,
+    /// Snapshots taken since the last config edit was sent.
+    snapshots_since_sent: u32,
+    /// The refusal the newest snapshot showed when the last config edit was sent: the
+    /// engine repeats its last refusal until the next command, so seeing it again says
+    /// nothing about the edit.
+    refusal_at_send: Option<String>,
+    /// Per node, the config the engine refused: not sent again while the document keeps it.
+    refused_configs: HashMap<String, NodeConfig>,
     seed: u64,
     /// Node id → index in graph order (the order of the snapshot's per-node lists).
     index: HashMap<String, usize>,
@@ -151,6 +161,10 @@ impl Run {
         Run {
             engine,
             graph,
+            unconfirmed: Vec::new(),
+            snapshots_since_sent: 0,
+            refusal_at_send: None,
+            refused_configs: HashMap::new(),
             seed,
             index,
             edges,
@@ -220,6 +234,9 @@ pub struct LiveSession {
     stale: Option<String>,
     /// A live edit the engine refused, with its reason.
     refused: Option<String>,
+    /// The refusal above was of config edits: it goes once the document is back to what
+    /// the engine runs.
+    refused_configs_shown: bool,
     /// A config edit held back because the node has errors.
     held_back: Option<String>,
     seen_revision: Option<u64>,
@@ -249,6 +266,7 @@ impl Default for LiveSession {
             cannot_start: None,
             stale: None,
             refused: None,
+            refused_configs_shown: false,
             held_back: None,
             seen_revision: None,
             asked: None,
@@ -280,11 +298,13 @@ impl LiveSession {
         if !self.seed_typed {
             self.seed_text = doc.graph.seed.to_string();
         }
-        self.sync_edits(doc);
+        // Snapshots first, edits after: no snapshot taken later was already waiting when the
+        // edits were sent.
         let newest = self.run.as_ref().and_then(|r| r.engine.latest());
         if let Some(snapshot) = newest {
             self.take(snapshot, doc);
         }
+        self.sync_edits(doc);
         if self.asked.is_some_and(|(_, at)| now - at > ASK_SHOWN_S) {
             self.asked = None;
         }
@@ -292,21 +312,27 @@ impl LiveSession {
     }
 
     fn take(&mut self, snapshot: Snapshot, doc: &Document) {
-        let Some(run) = &self.run else {
+        if self.run.is_none() {
             return;
-        };
+        }
         if self.rates.is_empty() {
             // Every counter is zero when a run starts.
             self.rates = vec![RateWindow::origin(); snapshot.report.nodes.len()];
         }
-        // The engine repeats its last refusal in every snapshot until the next command: show
-        // it once, so that a dismissed refusal stays dismissed.
-        let before = self.snapshot.as_ref().and_then(|s| s.refused.as_ref());
-        if let Some(reason) = &snapshot.refused
-            && before != Some(reason)
-        {
-            self.refused = Some(reason.clone());
+        if !self.settle_edits(&snapshot) {
+            // The engine repeats its last refusal in every snapshot until the next command:
+            // show it once, so that a dismissed refusal stays dismissed.
+            let before = self.snapshot.as_ref().and_then(|s| s.refused.as_ref());
+            if let Some(reason) = &snapshot.refused
+                && before != Some(reason)
+            {
+                self.refused = Some(reason.clone());
+                self.refused_configs_shown = false;
+            }
         }
+        let Some(run) = &self.run else {
+            return;
+        };
         let report = &snapshot.report;
         let t = report.sim_time_ms;
         let record_all = report.nodes.len() <= RECORD_ALL_UP_TO;
@@ -346,6 +372,48 @@ impl LiveSession {
         self.snapshot = Some(snapshot);
     }
 
+    /// Learns from `snapshot` whether the engine took the config edits in flight: the
+    /// accepted ones enter the running graph, refused ones stay out of it and are not sent
+    /// again. False while no edit is in flight.
+    ///
+    /// A snapshot says what the engine refused last, not which command: the outcome is
+    /// read from a refusal other than the one shown when the edits were sent, or else
+    /// from the second snapshot after sending (the first may have been published before
+    /// the engine took them).
+    fn settle_edits(&mut self, snapshot: &Snapshot) -> bool {
+        let Some(run) = &mut self.run else {
+            return false;
+        };
+        if run.unconfirmed.is_empty() {
+            return false;
+        }
+        run.snapshots_since_sent += 1;
+        let new_refusal = snapshot.refused.is_some() && snapshot.refused != run.refusal_at_send;
+        if !new_refusal && run.snapshots_since_sent < 2 {
+            return true;
+        }
+        let edits = std::mem::take(&mut run.unconfirmed);
+        match &snapshot.refused {
+            Some(reason) => {
+                // One refusal for all edits in flight: the engine names no command.
+                run.refused_configs.extend(edits);
+                self.refused = Some(reason.clone());
+                self.refused_configs_shown = true;
+            }
+            None => {
+                for (id, config) in edits {
+                    run.refused_configs.remove(&id);
+                    if let Some(node) = run.graph.nodes.iter_mut().find(|n| n.id == id) {
+                        node.config = config;
+                    }
+                }
+            }
+        }
+        // Compare the document with the running graph again: it may have moved on.
+        self.seen_revision = None;
+        true
+    }
+
     /// Sends config edits to the engine; notes structural edits that need a restart.
     fn sync_edits(&mut self, doc: &Document) {
         if self.seen_revision == Some(doc.revision()) {
@@ -362,12 +430,25 @@ impl LiveSession {
             Change::None => {
                 self.stale = None;
                 self.held_back = None;
+                // The document is back to what the engine runs: nothing is refused.
+                run.refused_configs.clear();
+                if self.refused_configs_shown {
+                    self.refused = None;
+                    self.refused_configs_shown = false;
+                }
             }
             Change::Structure(why) => self.stale = Some(why),
             Change::Configs(configs) => {
                 self.stale = None;
                 self.held_back = None;
+                let mut sent = false;
                 for (id, config) in configs {
+                    let in_flight = run.unconfirmed.iter().rev().find(|(n, _)| *n == id);
+                    if in_flight.map(|(_, c)| c) == Some(&config)
+                        || run.refused_configs.get(&id) == Some(&config)
+                    {
+                        continue;
+                    }
                     if doc.diagnostics_of(&id).any(Diagnostic::is_error) {
                         self.held_back = Some(format!(
                             "'{id}' has errors: its change reaches the run once they are fixed"
@@ -378,9 +459,12 @@ impl LiveSession {
                         node: id.clone(),
                         config: config.clone(),
                     });
-                    if let Some(node) = run.graph.nodes.iter_mut().find(|n| n.id == id) {
-                        node.config = config;
-                    }
+                    run.unconfirmed.push((id, config));
+                    sent = true;
+                }
+                if sent {
+                    run.snapshots_since_sent = 0;
+                    run.refusal_at_send = self.snapshot.as_ref().and_then(|s| s.refused.clone());
                     self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
                 }
             }
@@ -415,7 +499,8 @@ impl LiveSession {
         &self.series
     }
 
-    /// The graph the run runs (with the live edits sent to it).
+    /// The graph the run runs: the document's when it started, with the live config edits
+    /// the engine accepted since.
     pub fn running_graph(&self) -> Option<&Graph> {
         self.run.as_ref().map(|r| &r.graph)
     }
@@ -456,6 +541,7 @@ impl LiveSession {
     /// Forgets a refused edit (the user read it).
     pub fn dismiss_refused(&mut self) {
         self.refused = None;
+        self.refused_configs_shown = false;
     }
 
     /// Space and ▶/⏸: pauses a going run, else runs (starting one if needed; a finished or
@@ -509,6 +595,7 @@ impl LiveSession {
         self.breakers.clear();
         self.stale = None;
         self.refused = None;
+        self.refused_configs_shown = false;
         self.held_back = None;
         self.asked = None;
     }

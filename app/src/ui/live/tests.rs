@@ -166,6 +166,62 @@ fn refused_edit_offers_a_restart() {
     );
 }
 
+/// A config the engine refuses stays out of the running graph, while one it accepts goes
+/// in: comparisons with the document then stay right. The refused config is not sent
+/// again, and taking the edit back leaves nothing to restart for.
+#[test]
+fn refused_edit_stays_out_of_the_running_graph() {
+    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 500.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+    let running_config = |live: &LiveSession, id: &str| {
+        live.running_graph()
+            .unwrap()
+            .node(id)
+            .unwrap()
+            .config
+            .clone()
+    };
+    let topic = doc.node("order-events").unwrap().config.clone();
+    let refused = NodeConfig::Topic(TopicConfig {
+        subscriber_capacity: Some(5),
+        ..TopicConfig::default()
+    });
+    doc.set_config("order-events", "subscriber_capacity", refused.clone());
+    poll_until(&mut live, &doc, |l| {
+        matches!(l.notices().as_slice(), [Notice::Refused(_)])
+    });
+    assert_eq!(running_config(&live, "order-events"), topic);
+
+    // An edit the engine takes goes into the running graph; the refused one stays out.
+    doc.seal();
+    let billing = NodeConfig::Service(ServiceConfig {
+        concurrency: 4,
+        service_time: Dist::Exp { mean_ms: 5.0 },
+        ..ServiceConfig::default()
+    });
+    doc.set_config("billing", "concurrency", billing.clone());
+    poll_until(&mut live, &doc, |l| running_config(l, "billing") == billing);
+    assert_eq!(running_config(&live, "order-events"), topic);
+    assert_eq!(
+        live.snapshot().unwrap().report.nodes["billing"].workers,
+        Some(4)
+    );
+
+    // The topic back as it runs: no refusal is left, nothing asks for a restart, and the
+    // engine is not asked again.
+    doc.set_config("order-events", "subscriber_capacity", topic.clone());
+    for _ in 0..5 {
+        live.poll_at(100.0, &doc);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    assert!(live.notices().is_empty(), "{:?}", live.notices());
+    assert_eq!(live.snapshot().unwrap().refused, None);
+    assert_eq!(running_config(&live, "order-events"), topic);
+}
+
 /// A graph with errors does not run; the run bar says why, naming the first error.
 #[test]
 fn a_graph_with_errors_says_why_it_cannot_run() {
