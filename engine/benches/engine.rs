@@ -394,8 +394,9 @@ fn count(name: &str, graph: &Graph, span: Span) -> (Work, Option<Simulation>) {
         let timers = pending_timers(&after);
         println!(
             "{name}: about {timers:.0} timers pending on average (event heap about {:.0} KiB \
-             of 32-byte entries); resident memory {:.0} MiB before building, {:.0} MiB now",
-            timers * 32.0 / 1024.0,
+             of 16-byte keys and 16-byte events); resident memory {:.0} MiB before building, \
+             {:.0} MiB now",
+            timers * 16.0 / 1024.0,
             rss_before,
             resident_mib(),
         );
@@ -505,6 +506,9 @@ fn bench_case<M: Measurement>(c: &mut Criterion<M>, groups: &Groups, case: &Case
         return;
     }
     let (work, steady) = count(case.name, &case.graph, case.span);
+    if once() {
+        return;
+    }
     let mut group = c.benchmark_group(groups.events);
     group.throughput(Throughput::Elements(work.events));
     group.sample_size(case.samples);
@@ -617,6 +621,9 @@ fn hour_of_mm1<M: Measurement>(c: &mut Criterion<M>, groups: &Groups) {
     if !wanted(&format!("{}/mm1_1h_at_1000_per_s", groups.hour)) {
         return;
     }
+    if once() {
+        return;
+    }
     let mm1 = mm1();
     let start = Instant::now();
     let work = simulate(&mm1, HOUR_MS);
@@ -635,6 +642,12 @@ fn hour_of_mm1<M: Measurement>(c: &mut Criterion<M>, groups: &Groups) {
         b.iter(|| simulate(black_box(&mm1), HOUR_MS))
     });
     group.finish();
+}
+
+/// `FLOWBENCH_BENCH_ONCE=1`: only the first, counting run of each case (its figures are
+/// printed), no criterion measurement: for a profiler such as `valgrind --tool=cachegrind`.
+fn once() -> bool {
+    std::env::var_os("FLOWBENCH_BENCH_ONCE").is_some_and(|v| v == "1")
 }
 
 fn run_all<M: Measurement>(mut c: Criterion<M>, groups: &Groups) {
