@@ -211,14 +211,16 @@ fn refused_edit_stays_out_of_the_running_graph() {
     );
 
     // The topic back as it runs: no refusal is left, nothing asks for a restart, and the
-    // engine is not asked again.
+    // engine is not asked again (no command after the billing edit reaches it).
+    let applied = live.snapshot().unwrap().applied;
     doc.set_config("order-events", "subscriber_capacity", topic.clone());
     for _ in 0..5 {
         live.poll_at(100.0, &doc);
         std::thread::sleep(Duration::from_millis(60));
     }
     assert!(live.notices().is_empty(), "{:?}", live.notices());
-    assert_eq!(live.snapshot().unwrap().refused, None);
+    assert!(live.snapshot().unwrap().refusals.is_empty());
+    assert_eq!(live.snapshot().unwrap().applied, applied);
     assert_eq!(running_config(&live, "order-events"), topic);
 }
 
@@ -545,7 +547,8 @@ fn monitor_table_shows_the_broker_fields() {
         pace: Pace::Realtime { speed: 1.0 },
         events_per_sec: 0.0,
         report,
-        refused: None,
+        applied: 0,
+        refusals: Vec::new(),
         active_faults: vec![Vec::new()],
     });
     let state = (doc, live, Vec::<AppCommand>::new());
