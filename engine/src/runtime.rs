@@ -2,11 +2,18 @@
 //! over a crossbeam channel and reads [`Snapshot`]s from a one-slot channel that always
 //! holds the newest: the UI never waits on the engine, and the engine never waits on the UI.
 //!
+//! Every command sent is numbered ([`EngineHandle::send`] returns its number, 1 for the
+//! first). A snapshot tells the number of the last command applied and lists the commands
+//! refused since the snapshot before, each with its number and reason; a snapshot that
+//! replaces an unread one takes over its refusals, so none is lost. A command is thus
+//! known to be accepted once a snapshot shows it applied without listing it as refused.
+//!
 //! Pacing is either as fast as the machine can ([`Pace::Max`]) or simulated time following
 //! the wall clock times a speed ([`Pace::Realtime`]). A panic inside a node's handler stops
 //! the run with a message naming the node; the thread, the UI and the document survive.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -82,10 +89,35 @@ pub struct Snapshot {
     pub events_per_sec: f64,
     /// The run's report as of now (`sim_time_ms`, `events`, every node's counters).
     pub report: Report,
-    /// The last command the engine refused (a live edit it cannot apply), with why.
-    pub refused: Option<String>,
+    /// The number of the last command applied (0 before the first): every command up to
+    /// this number has been applied, each accepted unless a snapshot up to this one lists
+    /// it in [`Snapshot::refusals`].
+    pub applied: u64,
+    /// The commands refused since the last snapshot the UI received (live edits the engine
+    /// cannot apply; a run or a speed a graph on brokers cannot take), in the order
+    /// applied. A refusal comes in the first snapshot received that shows its command
+    /// applied.
+    pub refusals: Vec<Refusal>,
     /// Per node (graph order): the kinds of the faults active now.
     pub active_faults: Vec<Vec<FaultKind>>,
+}
+
+/// A command the engine did not carry out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The command's number, as [`EngineHandle::send`] returned it.
+    pub command: u64,
+    pub reason: String,
+}
+
+impl Snapshot {
+    /// Why command number `command` was refused, if this snapshot lists it.
+    pub fn refusal_of(&self, command: u64) -> Option<&str> {
+        self.refusals
+            .iter()
+            .find(|r| r.command == command)
+            .map(|r| r.reason.as_str())
+    }
 }
 
 /// A live run stops when this many messages are inside the graph: a graph growing without
@@ -98,7 +130,10 @@ const SLICE: Duration = Duration::from_millis(4);
 
 /// The UI's end of a running engine.
 pub struct EngineHandle {
-    commands: Sender<Command>,
+    /// The number of the last command sent; held while sending, so that numbers reach the
+    /// engine in order.
+    sent: Mutex<u64>,
+    commands: Sender<(u64, Command)>,
     snapshots: Receiver<Snapshot>,
     thread: Option<JoinHandle<()>>,
 }
@@ -118,7 +153,8 @@ impl EngineHandle {
                     pace,
                     running: false,
                     failed: None,
-                    refused: None,
+                    applied: 0,
+                    refusals: Vec::new(),
                     commands: command_rx,
                     snapshots: snapshot_tx,
                     stale,
@@ -131,21 +167,31 @@ impl EngineHandle {
             })
             .expect("the engine thread starts");
         Ok(EngineHandle {
+            sent: Mutex::new(0),
             commands,
             snapshots,
             thread: Some(thread),
         })
     }
 
-    pub fn send(&self, command: Command) {
+    /// Sends `command` to the engine; returns its number, which snapshots use to say
+    /// whether it was applied and whether it was refused.
+    pub fn send(&self, command: Command) -> u64 {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        *sent += 1;
         // The thread only goes away on Stop or when dropped; nothing to report then.
-        let _ = self.commands.send(command);
+        let _ = self.commands.send((*sent, command));
+        *sent
     }
 
-    /// The newest snapshot since the last call, if the engine published one.
+    /// The newest snapshot since the last call, if the engine published one, with the
+    /// refusals of any older one it replaces.
     pub fn latest(&self) -> Option<Snapshot> {
-        let mut newest = None;
-        while let Ok(s) = self.snapshots.try_recv() {
+        let mut newest: Option<Snapshot> = None;
+        while let Ok(mut s) = self.snapshots.try_recv() {
+            if let Some(older) = newest {
+                s.refusals.splice(0..0, older.refusals);
+            }
             newest = Some(s);
         }
         newest
@@ -159,7 +205,7 @@ impl EngineHandle {
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Stop);
+        self.send(Command::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -171,8 +217,11 @@ struct Engine {
     pace: Pace,
     running: bool,
     failed: Option<String>,
-    refused: Option<String>,
-    commands: Receiver<Command>,
+    /// The number of the last command applied.
+    applied: u64,
+    /// Refusals not yet in a published snapshot.
+    refusals: Vec<Refusal>,
+    commands: Receiver<(u64, Command)>,
     snapshots: Sender<Snapshot>,
     /// The engine's own receiver of the snapshot slot, to throw away a stale snapshot.
     stale: Receiver<Snapshot>,
@@ -204,15 +253,15 @@ impl Engine {
             let busy = self.running && self.failed.is_none();
             let wait = if busy { Duration::ZERO } else { SNAPSHOT_EVERY };
             match self.commands.recv_timeout(wait) {
-                Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Ok(command) => {
-                    self.apply(command);
+                Ok((_, Command::Stop)) | Err(RecvTimeoutError::Disconnected) => return,
+                Ok((number, command)) => {
+                    self.apply(number, command);
                     // Drain the rest without waiting.
-                    while let Ok(command) = self.commands.try_recv() {
+                    while let Ok((number, command)) = self.commands.try_recv() {
                         if command == Command::Stop {
                             return;
                         }
-                        self.apply(command);
+                        self.apply(number, command);
                     }
                     last_snapshot = Instant::now() - SNAPSHOT_EVERY;
                 }
@@ -305,16 +354,25 @@ impl Engine {
         })
     }
 
-    fn apply(&mut self, command: Command) {
-        self.refused = None;
+    /// Applies command number `number`, noting its refusal if it is refused.
+    fn apply(&mut self, number: u64, command: Command) {
+        if let Some(reason) = self.carry_out(command) {
+            self.refusals.push(Refusal {
+                command: number,
+                reason,
+            });
+        }
+        self.applied = number;
+    }
+
+    /// Carries out `command`; returns why it was refused, if it was. A failure (a node's
+    /// panic) stops the run instead.
+    fn carry_out(&mut self, command: Command) -> Option<String> {
         let outcome = match command {
             Command::Run => {
                 if self.sim.has_brokers() {
                     match self.pace {
-                        Pace::Max => {
-                            self.refused = Some(BROKERS_LIVE_ONLY.to_owned());
-                            return;
-                        }
+                        Pace::Max => return Some(BROKERS_LIVE_ONLY.to_owned()),
                         Pace::Realtime { speed } if self.hub.is_none() => {
                             let hub = crate::broker::Hub::new();
                             self.sim.connect_brokers(&hub, speed);
@@ -325,31 +383,31 @@ impl Engine {
                 }
                 self.running = true;
                 self.anchor = None;
-                Ok(())
+                Ok(None)
             }
             Command::Pause => {
                 self.running = false;
-                Ok(())
+                Ok(None)
             }
             Command::StepEvent => {
                 self.running = false;
                 self.guarded(|sim| {
                     sim.step();
                 })
+                .map(|()| None)
             }
             Command::Advance { ms } => {
                 self.running = false;
                 let until = self.sim.now_ms() + ms.max(0.0);
-                self.guarded(|sim| sim.run_until_ms(until))
+                self.guarded(|sim| sim.run_until_ms(until)).map(|()| None)
             }
             Command::SetPace(pace) => {
                 if pace == Pace::Max && self.sim.has_brokers() {
-                    self.refused = Some(BROKERS_LIVE_ONLY.to_owned());
-                    return;
+                    return Some(BROKERS_LIVE_ONLY.to_owned());
                 }
                 self.pace = pace;
                 self.anchor = None;
-                Ok(())
+                Ok(None)
             }
             Command::SetConfig { node, config } => self.edit(|sim| sim.set_config(&node, &config)),
             Command::InjectFault {
@@ -362,23 +420,23 @@ impl Engine {
             Command::Replay { log, consumer } => {
                 self.edit(|sim| sim.replay(&log, consumer.as_deref()))
             }
-            Command::Stop => Ok(()),
+            Command::Stop => Ok(None),
         };
-        if let Err(message) = outcome {
+        outcome.unwrap_or_else(|message| {
             self.failed = Some(message);
             self.running = false;
-        }
+            None
+        })
     }
 
-    /// A live edit: refused edits are reported, not fatal; a panic is.
+    /// A live edit: a refused edit gives its reason and is not fatal; a panic is (`Err`).
     fn edit(
         &mut self,
         f: impl FnOnce(&mut Simulation) -> Result<(), String>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         let mut refused = None;
         self.guarded(|sim| refused = f(sim).err())?;
-        self.refused = refused;
-        Ok(())
+        Ok(refused)
     }
 
     fn publish(&mut self) {
@@ -415,14 +473,18 @@ impl Engine {
             pace: self.pace,
             events_per_sec,
             report,
-            refused: self.refused.clone(),
+            applied: self.applied,
+            refusals: std::mem::take(&mut self.refusals),
             active_faults,
         };
-        // One slot: replace an unread snapshot instead of waiting for the UI.
+        // One slot: replace an unread snapshot instead of waiting for the UI, taking over
+        // its refusals. If the UI reads it meanwhile, the slot is empty and it has them.
         match self.snapshots.try_send(snapshot) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-            Err(TrySendError::Full(snapshot)) => {
-                let _ = self.stale.try_recv();
+            Err(TrySendError::Full(mut snapshot)) => {
+                if let Ok(unread) = self.stale.try_recv() {
+                    snapshot.refusals.splice(0..0, unread.refusals);
+                }
                 let _ = self.snapshots.try_send(snapshot);
             }
         }
@@ -512,7 +574,7 @@ mod tests {
         });
         handle.send(Command::Advance { ms: 5000.0 });
         let after = wait_for(&handle, |s| s.report.sim_time_ms >= 10_000.0);
-        assert!(after.refused.is_none(), "{:?}", after.refused);
+        assert!(after.refusals.is_empty(), "{:?}", after.refusals);
         assert_eq!(after.report.nodes["s"].workers, Some(8));
         assert!(after.report.nodes["q"].depth.unwrap().last < 10.0);
         assert!(after.report.conservation.ok);
@@ -542,13 +604,71 @@ mod tests {
     #[test]
     fn refused_edit_is_reported() {
         let handle = EngineHandle::start(&graph(1), None, Pace::Max).unwrap();
-        handle.send(Command::SetConfig {
+        let edit = handle.send(Command::SetConfig {
             node: "nope".into(),
             config: NodeConfig::Sink(Default::default()),
         });
-        let s = wait_for(&handle, |s| s.refused.is_some());
-        assert!(s.refused.unwrap().contains("no node has id 'nope'"));
+        let s = wait_for(&handle, |s| s.applied >= edit);
+        let reason = s.refusal_of(edit).expect("the edit is refused");
+        assert!(reason.contains("no node has id 'nope'"), "{reason}");
         assert_eq!(s.state, RunState::Paused);
+        // Said once: the next snapshot lists no refusal.
+        assert!(wait_for(&handle, |_| true).refusals.is_empty());
+    }
+
+    /// Two edits and a run sent together: each edit gets its own verdict, by number. The
+    /// refused one names its command; the accepted one is applied and listed nowhere.
+    #[test]
+    fn each_edit_gets_its_own_verdict() {
+        let handle = EngineHandle::start(&graph(1), None, Pace::Max).unwrap();
+        let refused = handle.send(Command::SetConfig {
+            node: "q".into(),
+            config: NodeConfig::Service(ServiceConfig::default()),
+        });
+        let accepted = handle.send(Command::SetConfig {
+            node: "s".into(),
+            config: NodeConfig::Service(ServiceConfig {
+                concurrency: 8,
+                service_time: crate::model::Dist::Const { ms: 10.0 },
+                ..ServiceConfig::default()
+            }),
+        });
+        let run = handle.send(Command::Run);
+        assert_eq!((accepted, run), (refused + 1, refused + 2));
+        let s = wait_for(&handle, |s| s.applied >= run);
+        assert_eq!(s.applied, run);
+        assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
+        assert_eq!(s.refusals[0].command, refused);
+        assert!(
+            s.refusals[0].reason.contains("kind cannot change"),
+            "{:?}",
+            s.refusals
+        );
+        assert_eq!(s.refusal_of(accepted), None);
+        assert_eq!(s.refusal_of(run), None);
+        assert_eq!(s.state, RunState::Running);
+        assert_eq!(s.report.nodes["s"].workers, Some(8));
+    }
+
+    /// A refusal is not lost while the UI reads no snapshot: the newest one, published
+    /// long after, still lists it, and later ones do not.
+    #[test]
+    fn refusals_survive_unread_snapshots() {
+        let handle = EngineHandle::start(&graph(4), None, Pace::Max).unwrap();
+        let refused = handle.send(Command::SetConfig {
+            node: "nope".into(),
+            config: NodeConfig::Sink(Default::default()),
+        });
+        let run = handle.send(Command::Run);
+        // Several snapshots are published, and replaced, meanwhile.
+        std::thread::sleep(SNAPSHOT_EVERY * 6);
+        let s = handle.latest().expect("the engine published snapshots");
+        assert_eq!(s.applied, run);
+        assert!(s.report.sim_time_ms > 0.0);
+        assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
+        assert_eq!(s.refusals[0].command, refused);
+        let next = wait_for(&handle, |_| true);
+        assert!(next.refusals.is_empty(), "{:?}", next.refusals);
     }
 
     /// At 1× the simulated clock follows the wall clock within 1 % over 10 s: the rate of

@@ -120,14 +120,8 @@ struct Run {
     /// The graph the engine runs: the document's when the run started, with the config
     /// edits the engine has accepted since. What is compared with the document.
     graph: Graph,
-    /// Config edits sent whose outcome no snapshot has shown yet, in the order sent.
-    unconfirmed: Vec<(String, NodeConfig)>,
-    /// Snapshots taken since the last config edit was sent.
-    snapshots_since_sent: u32,
-    /// The refusal the newest snapshot showed when the last config edit was sent: the
-    /// engine repeats its last refusal until the next command, so seeing it again says
-    /// nothing about the edit.
-    refusal_at_send: Option<String>,
+    /// Config edits sent whose verdict no snapshot has given yet, in the order sent.
+    unconfirmed: Vec<SentEdit>,
     /// Per node, the config the engine refused: not sent again while the document keeps it.
     refused_configs: HashMap<String, NodeConfig>,
     seed: u64,
@@ -162,8 +156,6 @@ impl Run {
             engine,
             graph,
             unconfirmed: Vec::new(),
-            snapshots_since_sent: 0,
-            refusal_at_send: None,
             refused_configs: HashMap::new(),
             seed,
             index,
@@ -172,6 +164,13 @@ impl Run {
             out_degree,
         }
     }
+}
+
+/// A config edit sent to the engine: the command's number, the node and its new config.
+struct SentEdit {
+    command: u64,
+    node: String,
+    config: NodeConfig,
 }
 
 /// In and out counts of one node over the last second or so of simulated time.
@@ -232,7 +231,8 @@ pub struct LiveSession {
     cannot_start: Option<String>,
     /// What changed in the graph's structure since the run started.
     stale: Option<String>,
-    /// A live edit the engine refused, with its reason.
+    /// The newest command the engine refused (a live edit, a fault, a run or a speed on a
+    /// graph with brokers), with its reason.
     refused: Option<String>,
     /// The refusal above was of config edits: it goes once the document is back to what
     /// the engine runs.
@@ -319,17 +319,7 @@ impl LiveSession {
             // Every counter is zero when a run starts.
             self.rates = vec![RateWindow::origin(); snapshot.report.nodes.len()];
         }
-        if !self.settle_edits(&snapshot) {
-            // The engine repeats its last refusal in every snapshot until the next command:
-            // show it once, so that a dismissed refusal stays dismissed.
-            let before = self.snapshot.as_ref().and_then(|s| s.refused.as_ref());
-            if let Some(reason) = &snapshot.refused
-                && before != Some(reason)
-            {
-                self.refused = Some(reason.clone());
-                self.refused_configs_shown = false;
-            }
-        }
+        self.take_verdicts(&snapshot);
         let Some(run) = &self.run else {
             return;
         };
@@ -372,46 +362,45 @@ impl LiveSession {
         self.snapshot = Some(snapshot);
     }
 
-    /// Learns from `snapshot` whether the engine took the config edits in flight: the
-    /// accepted ones enter the running graph, refused ones stay out of it and are not sent
-    /// again. False while no edit is in flight.
+    /// Learns from `snapshot` the verdicts on the commands it shows applied: each config
+    /// edit the engine accepted enters the running graph, each one it refused stays out of
+    /// it and is not sent again. The run bar shows the newest refusal, of an edit or of any
+    /// other command (a fault, a speed, a run).
     ///
-    /// A snapshot says what the engine refused last, not which command: the outcome is
-    /// read from a refusal other than the one shown when the edits were sent, or else
-    /// from the second snapshot after sending (the first may have been published before
-    /// the engine took them).
-    fn settle_edits(&mut self, snapshot: &Snapshot) -> bool {
+    /// A refusal names its command by number and comes in the first snapshot taken that
+    /// shows the command applied: an edit up to [`Snapshot::applied`] that this snapshot
+    /// does not list as refused was accepted.
+    fn take_verdicts(&mut self, snapshot: &Snapshot) {
         let Some(run) = &mut self.run else {
-            return false;
+            return;
         };
-        if run.unconfirmed.is_empty() {
-            return false;
-        }
-        run.snapshots_since_sent += 1;
-        let new_refusal = snapshot.refused.is_some() && snapshot.refused != run.refusal_at_send;
-        if !new_refusal && run.snapshots_since_sent < 2 {
-            return true;
-        }
-        let edits = std::mem::take(&mut run.unconfirmed);
-        match &snapshot.refused {
-            Some(reason) => {
-                // One refusal for all edits in flight: the engine names no command.
-                run.refused_configs.extend(edits);
-                self.refused = Some(reason.clone());
-                self.refused_configs_shown = true;
-            }
-            None => {
-                for (id, config) in edits {
-                    run.refused_configs.remove(&id);
-                    if let Some(node) = run.graph.nodes.iter_mut().find(|n| n.id == id) {
-                        node.config = config;
-                    }
+        let settled = run
+            .unconfirmed
+            .iter()
+            .take_while(|e| e.command <= snapshot.applied)
+            .count();
+        let mut last_refused_edit = None;
+        for edit in run.unconfirmed.drain(..settled) {
+            if snapshot.refusal_of(edit.command).is_some() {
+                last_refused_edit = Some(edit.command);
+                run.refused_configs.insert(edit.node, edit.config);
+            } else {
+                run.refused_configs.remove(&edit.node);
+                if let Some(node) = run.graph.nodes.iter_mut().find(|n| n.id == edit.node) {
+                    node.config = edit.config;
                 }
             }
         }
-        // Compare the document with the running graph again: it may have moved on.
-        self.seen_revision = None;
-        true
+        if let Some(last) = snapshot.refusals.last() {
+            self.refused = Some(last.reason.clone());
+            // A refused config edit's notice goes once the document is back to what the
+            // engine runs; another command's stays until dismissed.
+            self.refused_configs_shown = last_refused_edit == Some(last.command);
+        }
+        if settled > 0 {
+            // Compare the document with the running graph again: it may have moved on.
+            self.seen_revision = None;
+        }
     }
 
     /// Sends config edits to the engine; notes structural edits that need a restart.
@@ -443,8 +432,8 @@ impl LiveSession {
                 self.held_back = None;
                 let mut sent = false;
                 for (id, config) in configs {
-                    let in_flight = run.unconfirmed.iter().rev().find(|(n, _)| *n == id);
-                    if in_flight.map(|(_, c)| c) == Some(&config)
+                    let in_flight = run.unconfirmed.iter().rev().find(|e| e.node == id);
+                    if in_flight.map(|e| &e.config) == Some(&config)
                         || run.refused_configs.get(&id) == Some(&config)
                     {
                         continue;
@@ -455,16 +444,18 @@ impl LiveSession {
                         ));
                         continue;
                     }
-                    run.engine.send(Command::SetConfig {
+                    let command = run.engine.send(Command::SetConfig {
                         node: id.clone(),
                         config: config.clone(),
                     });
-                    run.unconfirmed.push((id, config));
+                    run.unconfirmed.push(SentEdit {
+                        command,
+                        node: id,
+                        config,
+                    });
                     sent = true;
                 }
                 if sent {
-                    run.snapshots_since_sent = 0;
-                    run.refusal_at_send = self.snapshot.as_ref().and_then(|s| s.refused.clone());
                     self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
                 }
             }

@@ -211,15 +211,78 @@ fn refused_edit_stays_out_of_the_running_graph() {
     );
 
     // The topic back as it runs: no refusal is left, nothing asks for a restart, and the
-    // engine is not asked again.
+    // engine is not asked again (no command after the billing edit reaches it).
+    let applied = live.snapshot().unwrap().applied;
     doc.set_config("order-events", "subscriber_capacity", topic.clone());
     for _ in 0..5 {
         live.poll_at(100.0, &doc);
         std::thread::sleep(Duration::from_millis(60));
     }
     assert!(live.notices().is_empty(), "{:?}", live.notices());
-    assert_eq!(live.snapshot().unwrap().refused, None);
+    assert!(live.snapshot().unwrap().refusals.is_empty());
+    assert_eq!(live.snapshot().unwrap().applied, applied);
     assert_eq!(running_config(&live, "order-events"), topic);
+}
+
+/// Two config edits sent together, the first refused and the second accepted, and then
+/// the first accepted and the second refused: each gets its own verdict.
+#[test]
+fn edits_sent_together_get_their_own_verdicts() {
+    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 500.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+    let running_config = |live: &LiveSession, id: &str| {
+        live.running_graph()
+            .unwrap()
+            .node(id)
+            .unwrap()
+            .config
+            .clone()
+    };
+    let topic = doc.node("order-events").unwrap().config.clone();
+    let service = |concurrency| {
+        NodeConfig::Service(ServiceConfig {
+            concurrency,
+            service_time: Dist::Exp { mean_ms: 5.0 },
+            ..ServiceConfig::default()
+        })
+    };
+    let refused = |capacity| {
+        NodeConfig::Topic(TopicConfig {
+            subscriber_capacity: Some(capacity),
+            ..TopicConfig::default()
+        })
+    };
+
+    // Graph order: the topic comes before billing, so its edit is sent first.
+    doc.set_config("order-events", "subscriber_capacity", refused(5));
+    doc.seal();
+    doc.set_config("billing", "concurrency", service(4));
+    poll_until(&mut live, &doc, |l| {
+        running_config(l, "billing") == service(4)
+    });
+    assert_eq!(running_config(&live, "order-events"), topic);
+    assert!(matches!(live.notices().as_slice(), [Notice::Refused(_)]));
+
+    // The producer comes before the topic: its edit is sent first and taken, the topic's
+    // new config after it and refused.
+    live.dismiss_refused();
+    let NodeConfig::Producer(mut producer) = doc.node("events").unwrap().config.clone() else {
+        panic!("'events' is a producer")
+    };
+    producer.rate_per_sec = 80.0;
+    let producer = NodeConfig::Producer(producer);
+    doc.seal();
+    doc.set_config("events", "rate_per_sec", producer.clone());
+    doc.seal();
+    doc.set_config("order-events", "subscriber_capacity", refused(7));
+    poll_until(&mut live, &doc, |l| {
+        running_config(l, "events") == producer && !l.notices().is_empty()
+    });
+    assert_eq!(running_config(&live, "order-events"), topic);
+    assert!(matches!(live.notices().as_slice(), [Notice::Refused(_)]));
 }
 
 /// A graph with errors does not run; the run bar says why, naming the first error.
@@ -330,6 +393,79 @@ fn run_bar_controls_by_name() {
         h.get_by_label("sim time").value().as_deref(),
         Some("0:00:00.000")
     );
+}
+
+/// Two config edits and "Advance 1 s" reach the engine in the same frame; the engine
+/// refuses one edit and takes the other. Each edit gets its own verdict: the accepted one
+/// enters the running graph, the refused one stays out of it, and the run bar shows the
+/// refusal with Restart.
+#[test]
+fn refused_edit_beside_another_command_in_one_frame() {
+    let mut h = app(sample("pubsub-fan-out.json"));
+    h.state_mut().live.set_speed(Speed::Max);
+    h.get_by_label("Advance 1 s").click();
+    wait(&mut h, |app| paused_at(&app.live, 1000.0));
+    let running_config = |app: &FlowbenchApp, id: &str| {
+        app.live
+            .running_graph()
+            .unwrap()
+            .node(id)
+            .unwrap()
+            .config
+            .clone()
+    };
+    let topic = running_config(h.state(), "order-events");
+
+    let refused = NodeConfig::Topic(TopicConfig {
+        subscriber_capacity: Some(5),
+        ..TopicConfig::default()
+    });
+    let billing = NodeConfig::Service(ServiceConfig {
+        concurrency: 4,
+        service_time: Dist::Exp { mean_ms: 5.0 },
+        ..ServiceConfig::default()
+    });
+    let doc = &mut h.state_mut().doc;
+    doc.set_config("order-events", "subscriber_capacity", refused.clone());
+    doc.seal();
+    doc.set_config("billing", "concurrency", billing.clone());
+    // The edits are sent as the frame begins, the advance as the run bar takes the click.
+    h.get_by_label("Advance 1 s").click();
+    h.step();
+    wait(&mut h, |app| paused_at(&app.live, 2000.0));
+    wait(&mut h, |app| running_config(app, "billing") == billing);
+
+    let app = h.state();
+    assert_eq!(running_config(app, "order-events"), topic);
+    assert_eq!(
+        app.live.snapshot().unwrap().report.nodes["billing"].workers,
+        Some(4)
+    );
+    let notices = app.live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::Refused(m)] if m.contains("restart")),
+        "{notices:?}"
+    );
+    h.get_by_label_contains("The run cannot take this change live");
+    h.get_by_label("Restart");
+
+    // More frames change nothing: the refused config is not sent again, and the running
+    // graph keeps the accepted one.
+    let applied = h.state().live.snapshot().unwrap().applied;
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(60));
+        h.step();
+    }
+    let app = h.state();
+    assert_eq!(app.live.snapshot().unwrap().applied, applied);
+    assert_eq!(running_config(app, "order-events"), topic);
+    assert_eq!(running_config(app, "billing"), billing);
+
+    // Restart applies the refused edit too.
+    h.get_by_label("Restart").click();
+    h.run();
+    assert_eq!(running_config(h.state(), "order-events"), refused);
+    assert!(h.state().live.notices().is_empty());
 }
 
 /// Space runs and pauses when no text field has the keyboard; Run becomes Pause.
@@ -545,7 +681,8 @@ fn monitor_table_shows_the_broker_fields() {
         pace: Pace::Realtime { speed: 1.0 },
         events_per_sec: 0.0,
         report,
-        refused: None,
+        applied: 0,
+        refusals: Vec::new(),
         active_faults: vec![Vec::new()],
     });
     let state = (doc, live, Vec::<AppCommand>::new());
