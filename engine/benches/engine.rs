@@ -15,8 +15,10 @@
 //! one run before measuring tells how many events (and messages) every iteration processes;
 //! that run's line also gives its time on CPU. Small graphs: each iteration builds a fresh
 //! simulation before the timer starts and times its run. Generated graphs: one simulation is
-//! built and warmed up once, and each iteration times the next fixed number of events of
-//! that ongoing run (steady state, full event heap and node state).
+//! built and warmed up once, and each iteration times the next fixed number of steps of
+//! that ongoing run (steady state, full event heap and node state); a step is one event
+//! from the scheduler with the deliveries it makes at once, and the counting run tells how
+//! many events that is in all.
 //!
 //! `FLOWBENCH_BENCH_CLOCK=cpu` makes criterion time the thread's CPU time instead of wall
 //! time (groups `events_cpu`, `cpu_time`): the figure to trust on a machine shared with other
