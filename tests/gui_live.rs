@@ -320,8 +320,8 @@ fn refused_live_edit_is_shown_and_the_app_stays_intact() {
         .value()
         .expect("the notice has text");
     assert!(
-        message.contains("cannot change while the graph runs"),
-        "the engine's reason is shown: {message}"
+        message.contains("node 'b': this kind's config cannot change while the graph runs"),
+        "the engine's reason is shown, naming the node: {message}"
     );
     h.get_by_label("Restart");
     h.get_by_label("Dismiss");

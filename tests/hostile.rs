@@ -240,6 +240,63 @@ const CORPUS: &[(&str, Expect)] = &[
         "wrong-type-every-config-field.json",
         Problems(43, "node 'producer-0': rate_per_sec: invalid type"),
     ),
+    // An array where an object belongs, which serde would read field by field: the graph, a
+    // node and a fault stop the reading; inside a config, the node is kept and the field
+    // named.
+    (
+        "array-for-graph.json",
+        Syntax("invalid type: sequence, expected a graph: an object"),
+    ),
+    (
+        "array-for-node.json",
+        Syntax("invalid type: sequence, expected a node: an object"),
+    ),
+    (
+        "array-for-fault.json",
+        Syntax("invalid type: sequence, expected a fault: an object"),
+    ),
+    (
+        "array-for-service-time.json",
+        Problems(
+            1,
+            "node 'worker': service_time: invalid type: sequence, expected a distribution",
+        ),
+    ),
+    (
+        "array-for-autoscale.json",
+        Problems(
+            1,
+            "node 'worker': autoscale: invalid type: sequence, expected an autoscale object",
+        ),
+    ),
+    (
+        "array-for-trip.json",
+        Problems(
+            1,
+            "node 'guard': trip: invalid type: sequence, expected a trip rule",
+        ),
+    ),
+    (
+        "array-for-router-rule.json",
+        Problems(
+            1,
+            "node 'r': rules: invalid type: sequence, expected a router rule: an object",
+        ),
+    ),
+    (
+        "array-for-saga-step.json",
+        Problems(
+            1,
+            "node 'order': steps: invalid type: sequence, expected a saga step: an object",
+        ),
+    ),
+    (
+        "array-for-backend.json",
+        Problems(
+            1,
+            "node 'events': backend: invalid type: sequence, expected a backend: an object",
+        ),
+    ),
     // Graphs that read but cannot run.
     (
         "version-2.json",

@@ -186,7 +186,10 @@ struct RawNode {
 }
 
 /// A part of the file that must be a JSON object: a derived struct would also take an array
-/// of its fields in order, which no graph file means (and which gives baffling messages).
+/// of its fields in order, and an internally tagged enum a variant from an array led by its
+/// tag (`["exp", 10]` as an exponential distribution), which no graph file means and which
+/// gives baffling messages or a graph the user did not write. Objects inside a config are
+/// read through [`object`], [`optional_object`] and [`objects`].
 struct Obj<T>(T);
 
 /// What a part of the file is, for "expected ..." in messages.
@@ -210,6 +213,35 @@ impl Object for Fault {
     const WHAT: &'static str = "a fault: an object with \"node\", \"kind\" and \"at_ms\"";
 }
 
+impl Object for Dist {
+    const WHAT: &'static str = "a distribution such as {\"dist\": \"exp\", \"mean_ms\": 10}";
+}
+
+impl Object for Autoscale {
+    const WHAT: &'static str =
+        "an autoscale object such as {\"min\": 1, \"max\": 8, \"target_depth\": 10}";
+}
+
+impl Object for Trip {
+    // As `Trip`'s `expecting`, which an object fitting neither form gets.
+    const WHAT: &'static str = "a trip rule: {\"consecutive_failures\": N} or \
+                                {\"failure_rate\": R, \"window\": N, \"min_calls\": N}";
+}
+
+impl Object for RouteRule {
+    const WHAT: &'static str =
+        "a router rule: an object with \"field\", \"op\", \"value\" and \"port\"";
+}
+
+impl Object for SagaStep {
+    const WHAT: &'static str = "a saga step: an object with \"name\" and \"action\"";
+}
+
+impl Object for Backend {
+    const WHAT: &'static str =
+        "a backend: an object with \"kind\" such as {\"kind\": \"nats\", \"subject\": \"orders\"}";
+}
+
 impl<'de, T: Object + Deserialize<'de>> Deserialize<'de> for Obj<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Obj<T>, D::Error> {
         struct ObjectVisitor<T>(std::marker::PhantomData<T>);
@@ -229,6 +261,33 @@ impl<'de, T: Object + Deserialize<'de>> Deserialize<'de> for Obj<T> {
         d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
             .map(Obj)
     }
+}
+
+/// Reads a config field that must be an object (`deserialize_with`).
+fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Object + Deserialize<'de>,
+{
+    Obj::deserialize(d).map(|Obj(t)| t)
+}
+
+/// Reads a config field that is null or an object (`deserialize_with`).
+fn optional_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Object + Deserialize<'de>,
+{
+    Option::<Obj<T>>::deserialize(d).map(|o| o.map(|Obj(t)| t))
+}
+
+/// Reads a config field that is a list of objects (`deserialize_with`).
+fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Object + Deserialize<'de>,
+{
+    Vec::<Obj<T>>::deserialize(d).map(|v| v.into_iter().map(|Obj(t)| t).collect())
 }
 
 /// Reads a free-form JSON value (a config, the `ui` object) refusing an object that names a
@@ -795,12 +854,7 @@ pub enum WhenFull {
 
 /// A duration distribution, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "dist",
-    rename_all = "snake_case",
-    deny_unknown_fields,
-    expecting = "a distribution such as {\"dist\": \"exp\", \"mean_ms\": 10}"
-)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Dist {
     Const { ms: f64 },
     Exp { mean_ms: f64 },
@@ -894,7 +948,10 @@ pub struct QueueConfig {
     /// A durable queue keeps its waiting messages across a crash.
     pub durable: bool,
     /// Where the queue lives: `None` in the embedded engine, else on a broker.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_object"
+    )]
     pub backend: Option<Backend>,
 }
 
@@ -918,7 +975,10 @@ pub struct TopicConfig {
     pub subscriber_capacity: Option<u64>,
     pub when_full: WhenFull,
     /// Where the topic lives: `None` in the embedded engine, else on a broker.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_object"
+    )]
     pub backend: Option<Backend>,
 }
 
@@ -938,6 +998,7 @@ impl Default for TopicConfig {
 pub struct ServiceConfig {
     /// Workers handling messages in parallel.
     pub concurrency: u32,
+    #[serde(deserialize_with = "object")]
     pub service_time: Dist,
     /// Share of attempts that fail.
     pub failure_rate: f64,
@@ -945,6 +1006,7 @@ pub struct ServiceConfig {
     pub max_retries: u32,
     /// Wait before each retry (the worker stays busy).
     pub retry_backoff_ms: f64,
+    #[serde(deserialize_with = "optional_object")]
     pub autoscale: Option<Autoscale>,
 }
 
@@ -963,11 +1025,7 @@ impl Default for ServiceConfig {
 
 /// Worker scaling that follows the depth of the feeding queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    default,
-    deny_unknown_fields,
-    expecting = "an autoscale object such as {\"min\": 1, \"max\": 8, \"target_depth\": 10}"
-)]
+#[serde(default, deny_unknown_fields)]
 pub struct Autoscale {
     pub min: u32,
     pub max: u32,
@@ -995,6 +1053,7 @@ pub struct SinkConfig {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakerConfig {
+    #[serde(deserialize_with = "object")]
     pub trip: Trip,
     /// Time spent open before probing.
     pub open_ms: f64,
@@ -1113,6 +1172,7 @@ pub struct RouteRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RouterConfig {
+    #[serde(deserialize_with = "objects")]
     pub rules: Vec<RouteRule>,
     /// Where unmatched messages go; `None` = filter (they are counted `filtered`).
     pub default_port: Option<String>,
@@ -1140,7 +1200,10 @@ pub struct EventLogConfig {
     /// Events kept; `None` = keep all.
     pub retention: Option<u64>,
     /// Where the log lives: `None` in the embedded engine, else on a broker.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_object"
+    )]
     pub backend: Option<Backend>,
 }
 
@@ -1255,6 +1318,7 @@ impl Default for JetStreamBackend {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProjectorConfig {
+    #[serde(deserialize_with = "object")]
     pub service_time: Dist,
 }
 
@@ -1280,6 +1344,7 @@ pub struct SagaStep {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SagaConfig {
+    #[serde(deserialize_with = "objects")]
     pub steps: Vec<SagaStep>,
 }
 
@@ -1631,6 +1696,201 @@ mod tests {
             assert!(err.contains(expected), "{text}: {err}");
             assert!(!err.contains("Raw"), "{text}: {err}");
         }
+    }
+
+    /// A graph with an object in every place the format has one: each kind's config, a
+    /// distribution of each kind that takes one, autoscale, both trip forms, a router rule,
+    /// a saga step, each backend, a node, an edge, a fault and the graph itself.
+    const EVERY_OBJECT: &str = r#"{
+      "format": "flowbench.graph", "version": 1, "name": "every object",
+      "nodes": [
+        {"id": "p", "kind": "producer",
+         "config": {"rate_per_sec": 5, "payload": {"a": {"$int": [1, 9]}}}},
+        {"id": "c", "kind": "client", "config": {"rate_per_sec": 5, "timeout_ms": 100}},
+        {"id": "q", "kind": "queue",
+         "config": {"capacity": 10, "backend": {"kind": "rabbitmq", "queue": "orders"}}},
+        {"id": "t", "kind": "topic",
+         "config": {"partitions": 2, "backend": {"kind": "nats", "subject": "orders"}}},
+        {"id": "w", "kind": "service",
+         "config": {"service_time": {"dist": "uniform", "min_ms": 1, "max_ms": 5},
+                    "autoscale": {"min": 1, "max": 4, "target_depth": 5}}},
+        {"id": "b", "kind": "breaker", "config": {"trip": {"consecutive_failures": 3}}},
+        {"id": "b2", "kind": "breaker",
+         "config": {"trip": {"failure_rate": 0.5, "window": 20, "min_calls": 10}}},
+        {"id": "g", "kind": "gateway", "config": {"timeout_ms": 100, "partial": true}},
+        {"id": "r", "kind": "router",
+         "config": {"rules": [{"field": "a", "op": "in", "value": [{"x": 1}], "port": "big"}]}},
+        {"id": "log", "kind": "event_log",
+         "config": {"backend": {"kind": "jetstream", "stream": "s", "subject": "o"}}},
+        {"id": "v", "kind": "projector",
+         "config": {"service_time": {"dist": "const", "ms": 1}}},
+        {"id": "s", "kind": "saga",
+         "config": {"steps": [{"name": "pay", "action": "w", "compensation": "w"}]}},
+        {"id": "done", "kind": "sink", "config": {}}
+      ],
+      "edges": [
+        {"from": "p", "to": "q", "port": "out"}, {"from": "q", "to": "w"}, {"from": "w", "to": "t"},
+        {"from": "t", "to": "r"}, {"from": "r", "to": "log", "port": "big"},
+        {"from": "r", "to": "done"}, {"from": "log", "to": "v"}, {"from": "c", "to": "g"},
+        {"from": "g", "to": "b"}, {"from": "g", "to": "b2"}, {"from": "b", "to": "s"},
+        {"from": "b2", "to": "w"}, {"from": "s", "to": "w"}
+      ],
+      "faults": [{"node": "w", "kind": "slow", "at_ms": 0, "factor": 2}],
+      "ui": {"zoom": 1}
+    }"#;
+
+    /// Where each object of `value` is, as keys and indices from the top; free-form JSON
+    /// (payloads, a rule's value, `ui`) is left out, as any value is right there.
+    fn object_paths(value: &Value, path: &mut Vec<Value>, found: &mut Vec<Vec<Value>>) {
+        let children: Vec<(Value, &Value)> = match value {
+            Value::Object(fields) => {
+                found.push(path.clone());
+                fields
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "payload" | "value" | "ui"))
+                    .map(|(k, v)| (Value::from(k.as_str()), v))
+                    .collect()
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.into(), v))
+                .collect(),
+            _ => return,
+        };
+        for (step, child) in children {
+            path.push(step);
+            object_paths(child, path, found);
+            path.pop();
+        }
+    }
+
+    fn at<'v>(value: &'v mut Value, path: &[Value]) -> &'v mut Value {
+        path.iter().fold(value, |v, step| match step {
+            Value::String(key) => &mut v[key.as_str()],
+            step => &mut v[step.as_u64().unwrap() as usize],
+        })
+    }
+
+    /// Every object of a graph file, given as an array of its values in order (which
+    /// serde's derived code would read field by field), is refused: where the graph, a node,
+    /// an edge or a fault belongs, with its line and column; inside a config, on the node
+    /// and the config field it is in, as a config field of any other wrong type is.
+    #[test]
+    fn an_array_is_refused_wherever_an_object_belongs() {
+        let original: Value = serde_json::from_str(EVERY_OBJECT).unwrap();
+        let graph = Graph::from_json_str(EVERY_OBJECT).unwrap();
+        assert!(
+            crate::validate::validate(&graph)
+                .iter()
+                .all(|d| !d.is_error()),
+            "{:?}",
+            crate::validate::validate(&graph)
+        );
+        let mut paths = Vec::new();
+        object_paths(&original, &mut Vec::new(), &mut paths);
+        assert_eq!(paths.len(), 51, "{paths:?}");
+        for path in paths {
+            let mut text = original.clone();
+            let place = at(&mut text, &path);
+            let values: Vec<Value> = place.as_object().unwrap().values().cloned().collect();
+            *place = Value::Array(values);
+            let text = serde_json::to_string_pretty(&text).unwrap();
+            let Ok(g) = Graph::from_json_str(&text) else {
+                let err = Graph::from_json_str(&text).unwrap_err().to_string();
+                assert!(
+                    path.len() <= 2 && err.contains("invalid type: sequence, expected a"),
+                    "{path:?}: {err}"
+                );
+                continue;
+            };
+            // Inside a node's config: ["nodes", i, "config", field, ...].
+            let node = &graph.nodes[path[1].as_u64().unwrap() as usize].id;
+            let field = path.get(3).and_then(Value::as_str).unwrap_or("config");
+            let errors: Vec<String> = crate::validate::validate(&g)
+                .iter()
+                .filter(|d| d.is_error())
+                .map(ToString::to_string)
+                .collect();
+            let expected = format!("node '{node}': {field}: ");
+            assert!(
+                errors.len() == 1 && errors[0].starts_with(&expected),
+                "{path:?}: expected `{expected}...`, got {errors:?}"
+            );
+            assert!(
+                errors[0].contains("sequence") || errors[0].contains("got an array"),
+                "{path:?}: {errors:?}"
+            );
+        }
+    }
+
+    /// The messages say what belongs where the array is.
+    #[test]
+    fn an_array_in_a_config_names_what_belongs_there() {
+        for (node, expected) in [
+            (
+                r#"{"id": "w", "kind": "service", "config": {"service_time": ["exp", 10]}}"#,
+                "node 'w': service_time: invalid type: sequence, expected a distribution such \
+                 as {\"dist\": \"exp\", \"mean_ms\": 10}",
+            ),
+            (
+                r#"{"id": "w", "kind": "service", "config": {"service_time": [1000]}}"#,
+                "node 'w': service_time: invalid type: sequence, expected a distribution",
+            ),
+            (
+                r#"{"id": "w", "kind": "service", "config": {"autoscale": [1, 4, 10, 1000]}}"#,
+                "node 'w': autoscale: invalid type: sequence, expected an autoscale object",
+            ),
+            (
+                r#"{"id": "b", "kind": "breaker", "config": {"trip": [3]}}"#,
+                "node 'b': trip: invalid type: sequence, expected a trip rule: \
+                 {\"consecutive_failures\": N} or {\"failure_rate\": R, \"window\": N, \
+                 \"min_calls\": N}",
+            ),
+            (
+                r#"{"id": "r", "kind": "router", "config": {"rules": [["a", "==", 1, "x"]]}}"#,
+                "node 'r': rules: invalid type: sequence, expected a router rule: an object",
+            ),
+            (
+                r#"{"id": "s", "kind": "saga", "config": {"steps": [["pay", "w"]]}}"#,
+                "node 's': steps: invalid type: sequence, expected a saga step: an object",
+            ),
+            (
+                r#"{"id": "t", "kind": "topic", "config": {"backend": ["nats", "nats://h:1", "o"]}}"#,
+                "node 't': backend: invalid type: sequence, expected a backend: an object",
+            ),
+            (
+                r#"{"id": "q", "kind": "queue", "config": [10, "drop_newest"]}"#,
+                "node 'q': config: does not fit a queue: must be an object of settings (got an \
+                 array)",
+            ),
+        ] {
+            let g = Graph::from_json_str(&format!(
+                r#"{{"format": "flowbench.graph", "version": 1, "nodes": [{node}]}}"#
+            ))
+            .unwrap();
+            let errors: Vec<String> = crate::validate::validate(&g)
+                .iter()
+                .filter(|d| d.is_error())
+                .map(ToString::to_string)
+                .collect();
+            assert!(
+                errors.len() == 1 && errors[0].starts_with(expected),
+                "{node}: {errors:?}"
+            );
+        }
+        // Null still means "absent" where a field may be absent.
+        let g = Graph::from_json_str(
+            r#"{"format": "flowbench.graph", "version": 1, "nodes": [
+                {"id": "w", "kind": "service", "config": {"autoscale": null}},
+                {"id": "q", "kind": "queue", "config": {"backend": null}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            g.nodes[0].config,
+            NodeConfig::default_for(NodeKind::Service)
+        );
+        assert_eq!(g.nodes[1].config, NodeConfig::default_for(NodeKind::Queue));
     }
 
     /// Both trip forms and every distribution parse.

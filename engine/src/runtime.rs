@@ -107,6 +107,7 @@ pub struct Snapshot {
 pub struct Refusal {
     /// The command's number, as [`EngineHandle::send`] returned it.
     pub command: u64,
+    /// Why; a refused config edit names its node first (`node 'q': ...`).
     pub reason: String,
 }
 
@@ -409,7 +410,21 @@ impl Engine {
                 self.anchor = None;
                 Ok(None)
             }
-            Command::SetConfig { node, config } => self.edit(|sim| sim.set_config(&node, &config)),
+            Command::SetConfig { node, config } => {
+                // A node's reason says what cannot change, not on which node; a missing node
+                // is named by the reason itself.
+                let known = self.sim.node_ids().contains(&node);
+                self.edit(|sim| sim.set_config(&node, &config))
+                    .map(|refused| {
+                        refused.map(|reason| {
+                            if known {
+                                format!("node '{node}': {reason}")
+                            } else {
+                                reason
+                            }
+                        })
+                    })
+            }
             Command::InjectFault {
                 node,
                 kind,
@@ -610,7 +625,7 @@ mod tests {
         });
         let s = wait_for(&handle, |s| s.applied >= edit);
         let reason = s.refusal_of(edit).expect("the edit is refused");
-        assert!(reason.contains("no node has id 'nope'"), "{reason}");
+        assert_eq!(reason, "no node has id 'nope'");
         assert_eq!(s.state, RunState::Paused);
         // Said once: the next snapshot lists no refusal.
         assert!(wait_for(&handle, |_| true).refusals.is_empty());
@@ -639,10 +654,10 @@ mod tests {
         assert_eq!(s.applied, run);
         assert_eq!(s.refusals.len(), 1, "{:?}", s.refusals);
         assert_eq!(s.refusals[0].command, refused);
-        assert!(
-            s.refusals[0].reason.contains("kind cannot change"),
-            "{:?}",
-            s.refusals
+        // The reason names the node.
+        assert_eq!(
+            s.refusals[0].reason,
+            "node 'q': a queue's kind cannot change while the graph runs"
         );
         assert_eq!(s.refusal_of(accepted), None);
         assert_eq!(s.refusal_of(run), None);

@@ -27,7 +27,9 @@ pub const MAX_WORKERS: u32 = 100_000;
 pub const MAX_TOTAL_WORKERS: u64 = 1_000_000;
 /// Most partitions of one topic; each subscriber keeps a buffer per partition.
 pub const MAX_PARTITIONS: u32 = 10_000;
-/// Most partition buffers (partitions × subscribers) of all topics of a graph together.
+/// Most partition buffers (partitions × subscribers) of all topics of a graph together. A
+/// topic on a broker keeps its messages there and one buffer per subscriber here, whatever
+/// its partitions.
 pub const MAX_TOTAL_PARTITION_BUFFERS: u64 = 1_000_000;
 
 /// Every problem of `graph`, errors and warnings, in a stable order.
@@ -1044,8 +1046,9 @@ fn check_replay(ix: &Index, fault: &Fault, f: &mut Fields) {
 }
 
 /// What a graph asks the engine to keep for all of its nodes together: workers of services
-/// and partition buffers of topics. Each node is bounded on its own; this bounds their sum,
-/// so that a graph of many large nodes cannot take more memory than the machine has.
+/// and partition buffers of topics, as held in the process (a topic on a broker keeps one
+/// buffer per subscriber). Each node is bounded on its own; this bounds their sum, so that
+/// a graph of many large nodes cannot take more memory than the machine has.
 fn check_totals(ix: &Index, found: &mut Vec<Diagnostic>) {
     let mut workers: u64 = 0;
     let mut buffers: u64 = 0;
@@ -1058,7 +1061,11 @@ fn check_totals(ix: &Index, found: &mut Vec<Diagnostic>) {
             }
             NodeConfig::Topic(c) => {
                 let subscribers = ix.edges_on(&node.id, "out").count() as u64;
-                let partitions = u64::from(c.partitions.clamp(1, MAX_PARTITIONS));
+                let partitions = if c.backend.is_some() {
+                    1
+                } else {
+                    u64::from(c.partitions.clamp(1, MAX_PARTITIONS))
+                };
                 buffers = buffers.saturating_add(partitions * subscribers);
             }
             _ => {}
@@ -2086,6 +2093,48 @@ mod tests {
                  autoscale.max); a graph may have at most 1000000",
                 "graph: nodes: the topics keep 1010000 partition buffers in all (partitions × \
                  subscribers); a graph may have at most 1000000",
+            ],
+        );
+    }
+
+    /// A topic on a broker keeps its messages on the broker and one buffer per subscriber
+    /// here: its partitions do not count towards the graph's partition buffers, its
+    /// subscribers do.
+    #[test]
+    fn a_topic_on_a_broker_counts_one_buffer_per_subscriber() {
+        let sinks: Vec<String> = (0..101)
+            .map(|i| format!(r#"{{"id": "s{i}", "kind": "sink"}}"#))
+            .collect();
+        let to_sinks = |topic: &str, n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!(r#"{{"from": "{topic}", "to": "s{i}"}}"#))
+                .collect()
+        };
+        let on_nats = r#"{"id": "b", "kind": "topic", "config": {"partitions": 10000,
+                          "backend": {"kind": "nats", "subject": "orders"}}}"#;
+        // 101 buffers in this process (as a topic in the engine: 10,000 × 101, too many).
+        let g = graph(
+            &format!("{on_nats}, {}", sinks.join(", ")),
+            &to_sinks("b", 101).join(", "),
+            "",
+        );
+        assert!(
+            validate(&g).iter().all(|d| !d.is_error()),
+            "{:?}",
+            lines(&g)
+        );
+        // Beside an engine topic of 10,000 × 100, at the bound, they are 101 too many.
+        let in_engine = r#"{"id": "t", "kind": "topic", "config": {"partitions": 10000}}"#;
+        let g = graph(
+            &format!("{on_nats}, {in_engine}, {}", sinks.join(", ")),
+            &[to_sinks("b", 101), to_sinks("t", 100)].concat().join(", "),
+            "",
+        );
+        assert_reports(
+            &g,
+            &[
+                "graph: nodes: the topics keep 1000101 partition buffers in all (partitions × \
+               subscribers); a graph may have at most 1000000",
             ],
         );
     }
