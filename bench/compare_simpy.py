@@ -81,10 +81,14 @@ def ensure_simpy() -> None:
     if not venv_python.exists():
         print(f"creating {VENV.relative_to(ROOT)} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    print("installing simpy from PyPI into bench/.venv ...", file=sys.stderr)
-    subprocess.run(
-        [str(venv_python), "-m", "pip", "install", "--quiet", "simpy"], check=True
-    )
+    has_simpy = subprocess.run(
+        [str(venv_python), "-c", "import simpy"], capture_output=True
+    ).returncode == 0
+    if not has_simpy:
+        print("installing simpy from PyPI into bench/.venv ...", file=sys.stderr)
+        subprocess.run(
+            [str(venv_python), "-m", "pip", "install", "--quiet", "simpy"], check=True
+        )
     os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
@@ -354,9 +358,10 @@ def main() -> None:
           f"within 3 % of theory): {'met' if all_met else 'NOT met'}")
     print()
     print("How events are counted:")
-    print("  Flowbench: `events` of the run report, scheduler events processed (arrival timer, "
-          "enqueue, hand-over to the worker,")
-    print("             service-done timer, delivery onward, room/wake bookkeeping).")
+    print("  Flowbench: `events` of the run report, every time a node reacts (arrival timer, "
+          "arrival at the queue, at the worker")
+    print("             and at the sink, service-done timer, wake of a queue waiting for its "
+          "worker).")
     print("  SimPy:     events processed by env.run() = ids drawn from env._eid (one per scheduled "
           "event: timeouts, resource")
     print("             requests and releases, process start (Initialize) and process end); "
