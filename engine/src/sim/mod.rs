@@ -785,3 +785,105 @@ mod tests {
         assert!(!ends_by_itself(&graph));
     }
 }
+
+#[cfg(test)]
+mod hand_over_tests {
+    use super::*;
+
+    fn graph(json: &str) -> Graph {
+        Graph::from_json_str(json).expect("a valid test graph")
+    }
+
+    fn retry_loop(rate: u32, concurrency: u32) -> Graph {
+        graph(&format!(
+            r#"{{"format": "flowbench.graph", "version": 1, "name": "loop", "seed": 9,
+                "nodes": [
+                  {{"id": "p", "kind": "producer",
+                   "config": {{"rate_per_sec": {rate}, "arrival": "constant", "limit": 2000}}}},
+                  {{"id": "q", "kind": "queue", "config": {{"capacity": 3, "when_full": "block"}}}},
+                  {{"id": "s", "kind": "service",
+                   "config": {{"concurrency": {concurrency}, "failure_rate": 0.5,
+                              "service_time": {{"dist": "const", "ms": 1}}}}}},
+                  {{"id": "done", "kind": "sink"}}
+                ],
+                "edges": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "s"}},
+                          {{"from": "s", "to": "done"}},
+                          {{"from": "s", "to": "q", "port": "error"}}],
+                "faults": []}}"#
+        ))
+    }
+
+    /// Workers hand failed messages back into the blocking queue that feeds them. The
+    /// queue takes each one inside the failing worker's activation and wants to hand it on
+    /// to the same service, whose handler is still running: the service has no room until
+    /// it returns, then the queue is woken and hands the message to a free worker. Every
+    /// message gets through, and the queue never holds more than its capacity.
+    #[test]
+    fn a_retry_loop_hands_back_through_a_busy_service() {
+        let report = run(&retry_loop(1_000, 16), &RunOptions::default()).unwrap();
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        let q = &report.nodes["q"];
+        assert!(q.depth.as_ref().unwrap().max <= 3.0);
+        assert!(
+            q.in_ > 3_000,
+            "about half of every pass comes back: {}",
+            q.in_
+        );
+        assert_eq!(report.nodes["done"].in_, 2000);
+    }
+
+    /// The same loop under load jams, as a loop of blocking channels does: the queue is
+    /// full and every worker waits for room in it to hand back a failed message. Nothing
+    /// passes the queue's capacity and every message is accounted for, in flight.
+    #[test]
+    fn a_full_retry_loop_jams_within_its_capacity() {
+        let mut sim = Simulation::new(&retry_loop(5_000, 2), None).unwrap();
+        sim.run_until_ms(60_000.0);
+        let report = sim.report(0.0);
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        let q = &report.nodes["q"];
+        assert_eq!(q.depth.as_ref().unwrap().max, 3.0);
+        assert_eq!(q.in_flight, Some(3), "the queue is full");
+        assert_eq!(
+            report.nodes["s"].in_flight,
+            Some(2),
+            "both workers hold a message"
+        );
+        assert!(report.totals.in_flight > 0 && report.nodes["done"].in_ < 2000);
+    }
+
+    /// A long chain of queues hands a message on at once only so deep; beyond that it waits
+    /// its turn in the scheduler, so the stack stays small and the message still arrives.
+    #[test]
+    fn a_long_chain_of_hand_overs_arrives() {
+        let n = 2_000;
+        let mut nodes = vec![
+            r#"{"id": "p", "kind": "producer", "config": {"rate_per_sec": 10, "limit": 3}}"#
+                .to_owned(),
+        ];
+        let mut edges = vec![r#"{"from": "p", "to": "q0"}"#.to_owned()];
+        for i in 0..n {
+            nodes.push(format!(r#"{{"id": "q{i}", "kind": "queue"}}"#));
+            if i > 0 {
+                edges.push(format!(r#"{{"from": "q{}", "to": "q{i}"}}"#, i - 1));
+            }
+        }
+        nodes.push(r#"{"id": "done", "kind": "sink"}"#.to_owned());
+        edges.push(format!(r#"{{"from": "q{}", "to": "done"}}"#, n - 1));
+        let g = graph(&format!(
+            r#"{{"format": "flowbench.graph", "version": 1, "name": "chain",
+                "nodes": [{}], "edges": [{}], "faults": []}}"#,
+            nodes.join(","),
+            edges.join(",")
+        ));
+        // A thread with a small stack, as test threads and the engine thread have.
+        let report = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || run(&g, &RunOptions::default()).unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(report.conservation.ok);
+        assert_eq!(report.nodes["done"].in_, 3);
+    }
+}
