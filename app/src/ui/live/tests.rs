@@ -438,6 +438,33 @@ fn wait(h: &mut Harness<'static, FlowbenchApp>, done: impl Fn(&FlowbenchApp) -> 
     h.run();
 }
 
+/// While the window is minimised eframe runs only `App::logic`: the run's snapshots are
+/// still taken, so its numbers and refusals are current when the window comes back.
+#[test]
+fn snapshots_are_taken_while_minimised() {
+    let mut app = FlowbenchApp::with_document(Document::new(sample("mm1.json"), None));
+    app.live.set_speed(Speed::Max);
+    app.live.advance(&app.doc, 1000.0);
+    app.live.replay("worker", None).unwrap();
+    let ctx = egui::Context::default();
+    let mut frame = eframe::Frame::_new_kittest();
+    let mut input = egui::RawInput::default();
+    let viewport = input.viewports.entry(egui::ViewportId::ROOT).or_default();
+    viewport.minimized = Some(true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let caught_up = |live: &LiveSession| paused_at(live, 1000.0) && !live.notices().is_empty();
+    while !caught_up(&app.live) {
+        assert!(Instant::now() < deadline, "no snapshot was taken");
+        std::thread::sleep(Duration::from_millis(10));
+        let _ = ctx.run_logic(&input, |ctx| eframe::App::logic(&mut app, ctx, &mut frame));
+    }
+    assert!(
+        matches!(app.live.notices().as_slice(), [Notice::CommandRefused(m)] if m.contains("not an event_log")),
+        "{:?}",
+        app.live.notices()
+    );
+}
+
 /// Every control of the run bar is found by its name; "Advance 1 s" moves the clock by
 /// exactly one simulated second and the monitor shows the run.
 #[test]
