@@ -285,8 +285,9 @@ impl FileState {
 
 // ---- frame hooks -------------------------------------------------------------------------
 
-/// Runs before the views each frame: dropped files, dialog answers, the PNG capture and
-/// autosave. Close requests are answered in [`close_request`].
+/// Runs before the views each frame: dropped files, dialog answers and the PNG capture.
+/// Autosave and close requests are seen to in [`autosave`] and [`close_request`], which run
+/// also while the window is minimised.
 pub fn before_frame(app: &mut FlowbenchApp, ctx: &egui::Context) {
     // Dropped files: the first graph or flowchart among them.
     let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -327,7 +328,12 @@ pub fn before_frame(app: &mut FlowbenchApp, ctx: &egui::Context) {
             );
         }
     }
+}
 
+/// Writes the autosave when it is due. Runs from `App::logic`, which eframe calls also
+/// while the window is minimised and no frame is drawn, so that work goes on being
+/// autosaved then; the repaint it asks for brings the next call when the next write is due.
+pub fn autosave(app: &mut FlowbenchApp, ctx: &egui::Context) {
     if let Some(autosave) = &mut app.files.autosave
         && let Some(wait) = autosave.tick(&app.doc, Instant::now())
     {

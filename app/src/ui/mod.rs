@@ -413,16 +413,19 @@ impl FlowbenchApp {
 }
 
 impl eframe::App for FlowbenchApp {
-    /// Before every frame, and while the window is minimised (when no frame is drawn).
+    /// Before every frame, and while the window is minimised (when no frame is drawn): what
+    /// must go on unseen. Close requests, autosave, and the live run's snapshots (so that
+    /// its time series has no gap and its refusals are read).
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         files::close_request(self, ctx);
+        files::autosave(self, ctx);
+        self.live.poll(ctx, &self.doc);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         shortcuts::handle(self, &ctx);
         files::before_frame(self, &ctx);
-        self.live.poll(&ctx, &self.doc);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::top("run_bar").show(ui, |ui| {

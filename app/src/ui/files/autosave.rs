@@ -104,6 +104,15 @@ impl Autosave {
         Ok(())
     }
 
+    /// Moves the last write `by` into the past, as if that much time had gone by since.
+    #[cfg(test)]
+    pub(super) fn backdate(&mut self, by: Duration) {
+        self.last_write = self
+            .last_write
+            .checked_sub(by)
+            .expect("the clock goes back that far");
+    }
+
     /// Removes the autosave (after a clean save or exit, or when changes are discarded).
     pub fn clear(&mut self) {
         self.finish_writer();

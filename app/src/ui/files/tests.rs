@@ -293,6 +293,42 @@ fn close_while_minimised_restores_the_window_and_asks() {
     assert_eq!(app.files.question, None);
 }
 
+/// While the window is minimised eframe runs only `App::logic`: unsaved work is still
+/// autosaved once the interval has passed, and not before.
+#[test]
+fn autosave_goes_on_while_minimised() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FlowbenchApp::with_document(Document::new(mm1(), None));
+    app.files.enable_autosave(dir.path().to_owned());
+    app.doc.add_node(NodeKind::Sink, [0.0, 0.0]);
+    let ctx = egui::Context::default();
+    let mut frame = eframe::Frame::_new_kittest();
+    let mut logic_only = |app: &mut FlowbenchApp| {
+        let mut input = egui::RawInput::default();
+        let viewport = input.viewports.entry(egui::ViewportId::ROOT).or_default();
+        viewport.minimized = Some(true);
+        let _ = ctx.run_logic(&input, |ctx| eframe::App::logic(app, ctx, &mut frame));
+    };
+
+    logic_only(&mut app);
+    let file = app.files.autosave().unwrap().file().to_owned();
+    assert!(!file.exists(), "written before the interval passed");
+
+    app.files
+        .autosave
+        .as_mut()
+        .unwrap()
+        .backdate(AUTOSAVE_INTERVAL);
+    logic_only(&mut app);
+    app.files.autosave.as_mut().unwrap().finish_writer();
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        Graph::from_json_str(&record["graph"].to_string()).unwrap(),
+        app.doc.graph
+    );
+    assert!(app.doc.is_dirty());
+}
+
 fn request_close(harness: &mut Harness<'static, FlowbenchApp>) {
     harness
         .input_mut()

@@ -89,8 +89,11 @@ pub enum Notice {
     CannotStart(String),
     /// The graph's structure changed since the run started: a restart applies it.
     GraphChanged(String),
-    /// The engine refused a live edit: a restart applies it.
+    /// The engine refused a live config edit: a restart applies it.
     Refused(String),
+    /// The engine refused a command a restart would not change (a fault, a fault clear, a
+    /// replay, a run or a speed): said until dismissed.
+    CommandRefused(String),
     /// A config edit waits until the node's errors are fixed.
     HeldBack(String),
     /// The graph has channels on a broker and the speed is max: such a run goes live only.
@@ -103,6 +106,7 @@ impl Notice {
             Notice::CannotStart(m)
             | Notice::GraphChanged(m)
             | Notice::Refused(m)
+            | Notice::CommandRefused(m)
             | Notice::HeldBack(m)
             | Notice::LiveOnly(m) => m,
         }
@@ -231,12 +235,12 @@ pub struct LiveSession {
     cannot_start: Option<String>,
     /// What changed in the graph's structure since the run started.
     stale: Option<String>,
-    /// The newest command the engine refused (a live edit, a fault, a run or a speed on a
-    /// graph with brokers), with its reason.
+    /// The newest config edit the engine refused, with its reason: a restart applies it.
+    /// It goes once the document is back to what the engine runs.
     refused: Option<String>,
-    /// The refusal above was of config edits: it goes once the document is back to what
-    /// the engine runs.
-    refused_configs_shown: bool,
+    /// The newest other command the engine refused (a fault, a fault clear, a replay, a run
+    /// or a speed on a graph with brokers), with its reason: a restart would not change it.
+    refused_command: Option<String>,
     /// A config edit held back because the node has errors.
     held_back: Option<String>,
     seen_revision: Option<u64>,
@@ -266,7 +270,7 @@ impl Default for LiveSession {
             cannot_start: None,
             stale: None,
             refused: None,
-            refused_configs_shown: false,
+            refused_command: None,
             held_back: None,
             seen_revision: None,
             asked: None,
@@ -364,8 +368,9 @@ impl LiveSession {
 
     /// Learns from `snapshot` the verdicts on the commands it shows applied: each config
     /// edit the engine accepted enters the running graph, each one it refused stays out of
-    /// it and is not sent again. The run bar shows the newest refusal, of an edit or of any
-    /// other command (a fault, a speed, a run).
+    /// it and is not sent again. The run bar shows the newest refused edit, which a restart
+    /// applies, and the newest refusal of any other command (a fault, a replay, a speed, a
+    /// run), which a restart would not change.
     ///
     /// A refusal names its command by number and comes in the first snapshot taken that
     /// shows the command applied: an edit up to [`Snapshot::applied`] that this snapshot
@@ -379,10 +384,10 @@ impl LiveSession {
             .iter()
             .take_while(|e| e.command <= snapshot.applied)
             .count();
-        let mut last_refused_edit = None;
+        let mut refused_edits = Vec::new();
         for edit in run.unconfirmed.drain(..settled) {
             if snapshot.refusal_of(edit.command).is_some() {
-                last_refused_edit = Some(edit.command);
+                refused_edits.push(edit.command);
                 run.refused_configs.insert(edit.node, edit.config);
             } else {
                 run.refused_configs.remove(&edit.node);
@@ -391,11 +396,15 @@ impl LiveSession {
                 }
             }
         }
-        if let Some(last) = snapshot.refusals.last() {
+        let (edits, others): (Vec<_>, Vec<_>) = snapshot
+            .refusals
+            .iter()
+            .partition(|r| refused_edits.contains(&r.command));
+        if let Some(last) = edits.last() {
             self.refused = Some(last.reason.clone());
-            // A refused config edit's notice goes once the document is back to what the
-            // engine runs; another command's stays until dismissed.
-            self.refused_configs_shown = last_refused_edit == Some(last.command);
+        }
+        if let Some(last) = others.last() {
+            self.refused_command = Some(last.reason.clone());
         }
         if settled > 0 {
             // Compare the document with the running graph again: it may have moved on.
@@ -421,10 +430,7 @@ impl LiveSession {
                 self.held_back = None;
                 // The document is back to what the engine runs: nothing is refused.
                 run.refused_configs.clear();
-                if self.refused_configs_shown {
-                    self.refused = None;
-                    self.refused_configs_shown = false;
-                }
+                self.refused = None;
             }
             Change::Structure(why) => self.stale = Some(why),
             Change::Configs(configs) => {
@@ -514,13 +520,18 @@ impl LiveSession {
             )));
         }
         if let Some(why) = &self.refused {
+            notices.push(Notice::Refused(format!(
+                "The run cannot take this change live: {why}"
+            )));
+        }
+        if let Some(why) = &self.refused_command {
             let live_only = self.speed == Speed::Max
                 && self.running_graph().is_some_and(has_brokers)
                 && why.contains("live only");
             notices.push(if live_only {
                 Notice::LiveOnly(format!("Not run: {why}"))
             } else {
-                Notice::Refused(format!("The run cannot take this change live: {why}"))
+                Notice::CommandRefused(format!("The run refused this: {why}"))
             });
         }
         if let Some(why) = &self.held_back {
@@ -529,10 +540,19 @@ impl LiveSession {
         notices
     }
 
-    /// Forgets a refused edit (the user read it).
+    /// Forgets every refusal shown (the user read them).
     pub fn dismiss_refused(&mut self) {
         self.refused = None;
-        self.refused_configs_shown = false;
+        self.refused_command = None;
+    }
+
+    /// Forgets the refusal `notice` tells of (the user read it).
+    pub fn dismiss(&mut self, notice: &Notice) {
+        match notice {
+            Notice::Refused(_) => self.refused = None,
+            Notice::CommandRefused(_) | Notice::LiveOnly(_) => self.refused_command = None,
+            Notice::CannotStart(_) | Notice::GraphChanged(_) | Notice::HeldBack(_) => {}
+        }
     }
 
     /// Space and ▶/⏸: pauses a going run, else runs (starting one if needed; a finished or
@@ -586,7 +606,7 @@ impl LiveSession {
         self.breakers.clear();
         self.stale = None;
         self.refused = None;
-        self.refused_configs_shown = false;
+        self.refused_command = None;
         self.held_back = None;
         self.asked = None;
     }

@@ -417,13 +417,15 @@ fn notices_ui(
                     .clicked()
             {
                 live.set_speed(Speed::X1);
-                live.dismiss_refused();
+                live.dismiss(&notice);
                 live.run(doc);
             }
-            if matches!(notice, Notice::Refused(_) | Notice::LiveOnly(_))
-                && ui.button("Dismiss").clicked()
+            if matches!(
+                notice,
+                Notice::Refused(_) | Notice::CommandRefused(_) | Notice::LiveOnly(_)
+            ) && ui.button("Dismiss").clicked()
             {
-                live.dismiss_refused();
+                live.dismiss(&notice);
             }
         });
     }

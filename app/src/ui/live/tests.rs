@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use flowbench_engine::model::{Dist, ServiceConfig, TopicConfig};
+use flowbench_engine::model::{Dist, FaultKind, ServiceConfig, TopicConfig};
 use flowbench_engine::runtime::RunState;
 use flowbench_engine::sim::{RunOptions, run};
 use flowbench_engine::{Edge, Graph, NodeConfig};
@@ -285,6 +285,82 @@ fn edits_sent_together_get_their_own_verdicts() {
     assert!(matches!(live.notices().as_slice(), [Notice::Refused(_)]));
 }
 
+/// A refused config edit offers a restart; a refused fault or replay, which a restart
+/// would not change, does not. Each is said on its own and dismissed on its own.
+#[test]
+fn only_a_refused_edit_offers_a_restart() {
+    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, 500.0);
+    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+
+    live.inject("billing", FaultKind::Fail, Some(2.0), None)
+        .unwrap();
+    poll_until(&mut live, &doc, |l| !l.notices().is_empty());
+    let notices = live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::CommandRefused(m)] if m.contains("fail rate")),
+        "{notices:?}"
+    );
+    assert!(!notices[0].restart_helps());
+
+    // A refused edit beside it: both are said, and only the edit's offers a restart.
+    let config = NodeConfig::Topic(TopicConfig {
+        subscriber_capacity: Some(5),
+        ..TopicConfig::default()
+    });
+    doc.set_config("order-events", "subscriber_capacity", config);
+    poll_until(&mut live, &doc, |l| l.notices().len() == 2);
+    let notices = live.notices();
+    assert!(
+        matches!(
+            notices.as_slice(),
+            [Notice::Refused(_), Notice::CommandRefused(_)]
+        ),
+        "{notices:?}"
+    );
+    assert!(notices[0].restart_helps());
+    live.dismiss(&notices[1]);
+    assert!(
+        matches!(live.notices().as_slice(), [Notice::Refused(_)]),
+        "{:?}",
+        live.notices()
+    );
+
+    // The document back as the engine runs it: the edit's refusal goes, a newer
+    // command's refusal stays until dismissed.
+    assert!(doc.undo());
+    live.replay("billing", None).unwrap();
+    poll_until(&mut live, &doc, |l| {
+        matches!(l.notices().as_slice(), [Notice::CommandRefused(_)])
+    });
+    let notices = live.notices();
+    assert!(
+        notices[0].message().contains("not an event_log"),
+        "{notices:?}"
+    );
+    assert!(!notices[0].restart_helps());
+}
+
+/// The run bar shows a refused replay with Dismiss and without Restart, which would not
+/// help.
+#[test]
+fn refused_replay_shows_without_restart() {
+    let mut h = app(sample("mm1.json"));
+    h.state_mut().live.set_speed(Speed::Max);
+    h.get_by_label("Advance 1 s").click();
+    wait(&mut h, |app| paused_at(&app.live, 1000.0));
+    h.state_mut().live.replay("worker", None).unwrap();
+    wait(&mut h, |app| !app.live.notices().is_empty());
+    h.get_by_label_contains("'worker' is not an event_log");
+    assert!(h.query_by_label("Restart").is_none());
+    h.get_by_label("Dismiss").click();
+    h.run();
+    assert!(h.state().live.notices().is_empty());
+    assert!(h.query_by_label_contains("not an event_log").is_none());
+}
+
 /// A graph with errors does not run; the run bar says why, naming the first error.
 #[test]
 fn a_graph_with_errors_says_why_it_cannot_run() {
@@ -360,6 +436,33 @@ fn wait(h: &mut Harness<'static, FlowbenchApp>, done: impl Fn(&FlowbenchApp) -> 
         h.step();
     }
     h.run();
+}
+
+/// While the window is minimised eframe runs only `App::logic`: the run's snapshots are
+/// still taken, so its numbers and refusals are current when the window comes back.
+#[test]
+fn snapshots_are_taken_while_minimised() {
+    let mut app = FlowbenchApp::with_document(Document::new(sample("mm1.json"), None));
+    app.live.set_speed(Speed::Max);
+    app.live.advance(&app.doc, 1000.0);
+    app.live.replay("worker", None).unwrap();
+    let ctx = egui::Context::default();
+    let mut frame = eframe::Frame::_new_kittest();
+    let mut input = egui::RawInput::default();
+    let viewport = input.viewports.entry(egui::ViewportId::ROOT).or_default();
+    viewport.minimized = Some(true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let caught_up = |live: &LiveSession| paused_at(live, 1000.0) && !live.notices().is_empty();
+    while !caught_up(&app.live) {
+        assert!(Instant::now() < deadline, "no snapshot was taken");
+        std::thread::sleep(Duration::from_millis(10));
+        let _ = ctx.run_logic(&input, |ctx| eframe::App::logic(&mut app, ctx, &mut frame));
+    }
+    assert!(
+        matches!(app.live.notices().as_slice(), [Notice::CommandRefused(m)] if m.contains("not an event_log")),
+        "{:?}",
+        app.live.notices()
+    );
 }
 
 /// Every control of the run bar is found by its name; "Advance 1 s" moves the clock by
@@ -725,6 +828,14 @@ fn brokers_run_live_only() {
         "{notice:?}"
     );
     assert!(!notice.restart_helps());
+    // At another speed the refusal still offers no restart.
+    live.set_speed(Speed::X10);
+    let notices = live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::CommandRefused(m)] if m.contains("live only")),
+        "{notices:?}"
+    );
+    assert!(!notices[0].restart_helps());
     live.reset();
 
     let mut h = app(sample("brokers/rabbitmq-work-queue.json"));
