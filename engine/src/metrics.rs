@@ -1,6 +1,8 @@
 //! Counters, time-weighted gauges and latency histograms: what nodes record while a run goes,
 //! and the summaries the report shows.
 
+use std::collections::VecDeque;
+
 use crate::report::{GaugeSummary, LatencySummary};
 use crate::sim::{Time, ns_to_ms};
 
@@ -255,6 +257,189 @@ impl Latency {
     }
 }
 
+/// Percentiles of the values a histogram recorded over a recent window (see
+/// [`RecentLatency`]), in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowPercentiles {
+    pub p50: f64,
+    pub p99: f64,
+    /// Values in the window.
+    pub count: u64,
+}
+
+/// A rolling window over a [`Latency`]: the percentiles of only the values recorded during
+/// about the last `span` of simulated time, with the histogram's precision.
+///
+/// [`RecentLatency::update`] is called at successive instants (the live run's snapshots).
+/// Each call takes the difference between the histogram's counters and those seen at the
+/// previous call, a short list of (bucket, count) steps, and keeps the steps of the instants
+/// within the last `span`: the window holds every value recorded since the last update at
+/// least `span` ago, so it covers at least `span` (once the run is that old) and at most
+/// `span` plus one interval between updates. When updates are further apart than `span`
+/// (a fast run), the window is the interval since the previous update.
+#[derive(Debug, Clone, Default)]
+pub struct RecentLatency {
+    /// The counters of buckets `first_block * 64 ..` as of the last update, staged values
+    /// included.
+    seen: Vec<u32>,
+    /// The counters of the values in the window, same layout.
+    window: Vec<u32>,
+    first_block: usize,
+    /// Per update with new values: its instant and the buckets it added.
+    steps: VecDeque<(Time, Vec<(u32, u32)>)>,
+    /// Values in the window.
+    count: u64,
+    /// The histogram's count at the last update.
+    recorded: u64,
+    /// The percentiles of the window as of the last update.
+    last: Option<WindowPercentiles>,
+}
+
+impl RecentLatency {
+    /// Takes in what `latency` recorded since the last update, forgets the updates more than
+    /// `span` before `now`, and gives the percentiles of what is left (`None` when the window
+    /// holds no value). Costs a walk over the histogram's counters when it has new values,
+    /// next to nothing when not.
+    pub fn update(
+        &mut self,
+        latency: &Latency,
+        now: Time,
+        span: Time,
+    ) -> Option<WindowPercentiles> {
+        let mut changed = false;
+        if latency.count != self.recorded {
+            self.recorded = latency.count;
+            changed |= self.take_new(latency, now);
+        }
+        while let Some(&(t, _)) = self.steps.front() {
+            if t.saturating_add(span) > now {
+                break;
+            }
+            let (_, step) = self.steps.pop_front().expect("a front step");
+            let base = self.first_block << SUB_BITS;
+            for (b, c) in step {
+                let w = &mut self.window[b as usize - base];
+                *w = w.saturating_sub(c);
+                self.count -= u64::from(c);
+            }
+            changed = true;
+        }
+        if changed {
+            self.last = self.percentiles(latency);
+        }
+        self.last
+    }
+
+    /// Adds the values recorded since the last update to the window as one step; whether
+    /// there were any.
+    fn take_new(&mut self, latency: &Latency, now: Time) -> bool {
+        // Cover the histogram's range.
+        if !latency.counts.is_empty() {
+            if self.seen.is_empty() {
+                self.first_block = latency.first_block;
+            } else if latency.first_block < self.first_block {
+                let grow = (self.first_block - latency.first_block) * SUB;
+                for v in [&mut self.seen, &mut self.window] {
+                    let mut grown = vec![0; grow];
+                    grown.extend_from_slice(v);
+                    *v = grown;
+                }
+                self.first_block = latency.first_block;
+            }
+            let len = (latency.first_block - self.first_block) * SUB + latency.counts.len();
+            if self.seen.len() < len {
+                self.seen.resize(len, 0);
+                self.window.resize(len, 0);
+            }
+        }
+        let mut staged = latency.staged;
+        let staged = &mut staged[..usize::from(latency.n_staged)];
+        staged.sort_unstable();
+        let mut staged = staged.iter().map(|&b| usize::from(b)).peekable();
+        let base = self.first_block << SUB_BITS;
+        let offset = (latency.first_block << SUB_BITS).wrapping_sub(base);
+        let mut step = Vec::new();
+        for (i, &c) in latency.counts.iter().enumerate() {
+            let mut now_count = u64::from(c);
+            let b = i + offset + base;
+            while staged.next_if_eq(&b).is_some() {
+                now_count += 1;
+            }
+            let seen = &mut self.seen[i + offset];
+            let before = u64::from(*seen);
+            if now_count != before {
+                // Fewer than before only when the histogram halved its counters (billions
+                // of values in one bucket): the bucket starts over from there.
+                let added = now_count.saturating_sub(before).min(u64::from(u32::MAX)) as u32;
+                *seen = now_count.min(u64::from(u32::MAX)) as u32;
+                if added > 0 {
+                    step.push((b as u32, added));
+                }
+            }
+        }
+        // Staged buckets not met in the walk above, or outside the counters' range (these
+        // are taken once counted: the next update looks again).
+        for b in staged {
+            if b < base || b - base >= self.seen.len() {
+                self.recorded = u64::MAX;
+                continue;
+            }
+            let i = b - base;
+            self.seen[i] += 1;
+            match step.iter_mut().find(|(s, _)| *s as usize == b) {
+                Some((_, c)) => *c += 1,
+                None => step.push((b as u32, 1)),
+            }
+        }
+        if step.is_empty() {
+            return false;
+        }
+        for &(b, c) in &step {
+            let w = &mut self.window[b as usize - base];
+            *w = w.saturating_add(c);
+            self.count += u64::from(c);
+        }
+        self.steps.push_back((now, step));
+        true
+    }
+
+    /// p50 and p99 of the window, as [`Latency`] computes them: the midpoint of the bucket
+    /// of rank ceil(q × count), kept within the histogram's exact min and max.
+    fn percentiles(&self, latency: &Latency) -> Option<WindowPercentiles> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = |q: f64| ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let ranks = [rank(0.5), rank(0.99)];
+        let mut values = [latency.max_ns; 2];
+        let value = |b: usize| {
+            let (low, width) = bucket_range(b);
+            (low + (width - 1) / 2).clamp(latency.min_ns, latency.max_ns)
+        };
+        let base = self.first_block << SUB_BITS;
+        let mut seen = 0;
+        let mut next = 0;
+        for (i, &c) in self.window.iter().enumerate() {
+            if c == 0 {
+                continue;
+            }
+            seen += u64::from(c);
+            while next < 2 && seen >= ranks[next] {
+                values[next] = value(base + i);
+                next += 1;
+            }
+            if next == 2 {
+                break;
+            }
+        }
+        Some(WindowPercentiles {
+            p50: ns_to_ms(values[0]),
+            p99: ns_to_ms(values[1]),
+            count: self.count,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +561,42 @@ mod tests {
         let mut l = Latency::default();
         l.record(u64::MAX);
         assert_eq!(l.summary().max, u64::MAX as f64 / 1e6);
+    }
+
+    /// The rolling window holds only the values of the last updates within its span, the
+    /// same whether values are staged or counted, and empties when nothing new comes.
+    #[test]
+    fn recent_latency_forgets_old_values() {
+        const S: Time = 1_000_000_000;
+        for batched in [false, true] {
+            let mut l = Latency::default();
+            if batched {
+                l.batch_records();
+            }
+            let mut r = RecentLatency::default();
+            assert_eq!(r.update(&l, 0, S), None);
+            // 0..1 s: 100 values of 10 ms; 1..2 s: 100 of 1 s; 2..3 s: 100 of 10 ms.
+            for (step, ms) in [(1, 10), (2, 1000), (3, 10)] {
+                for half in 0..2u64 {
+                    for _ in 0..50 {
+                        l.record(ms * 1_000_000);
+                    }
+                    let w = r.update(&l, step * S - S / 2 + half * S / 2, S).unwrap();
+                    let expected = if step == 1 && half == 0 { 50 } else { 100 };
+                    assert_eq!(w.count, expected, "{batched} {step} {half}");
+                }
+                let w = r.last.unwrap();
+                assert!(
+                    (w.p99 - ms as f64).abs() <= ms as f64 / 100.0,
+                    "{batched} {step} {w:?}"
+                );
+            }
+            // More values than the window: the cumulative p99 is 1 s.
+            assert!((l.summary().p99 - 1000.0).abs() < 10.0);
+            // Nothing new for a second: the window is empty.
+            assert_eq!(r.update(&l, 4 * S, S), None);
+            assert_eq!(r.count, 0);
+            assert!(r.window.iter().all(|&c| c == 0));
+        }
     }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded, unbounded};
 
+use crate::metrics::{RecentLatency, WindowPercentiles};
 use crate::model::{FaultKind, Graph, NodeConfig};
 use crate::report::Report;
 use crate::sim::{BuildError, Simulation, ms_to_ns};
@@ -100,6 +101,11 @@ pub struct Snapshot {
     pub refusals: Vec<Refusal>,
     /// Per node (graph order): the kinds of the faults active now.
     pub active_faults: Vec<Vec<FaultKind>>,
+    /// Per node (graph order): p50 and p99 of its headline latency (the first of
+    /// `latency_ms`, `service_ms`, `wait_ms` in its report) over the values recorded during
+    /// about the last [`RECENT_MS`] of simulated time; `None` for a node without such a
+    /// latency or with no value in the window. The report's figures are since the start.
+    pub recent_latency: Vec<Option<WindowPercentiles>>,
 }
 
 /// A command the engine did not carry out, and why.
@@ -124,6 +130,11 @@ impl Snapshot {
 /// A live run stops when this many messages are inside the graph: a graph growing without
 /// bound ends with a message instead of exhausting the machine (about 40 bytes each).
 pub const MAX_IN_FLIGHT: u64 = 25_000_000;
+/// The span of simulated time [`Snapshot::recent_latency`] covers: its window holds the
+/// values recorded since the last snapshot at least this long ago, so at least this span
+/// (once the run is that old), plus up to one interval between snapshots; at speeds where
+/// snapshots are further apart in simulated time, the interval since the previous one.
+pub const RECENT_MS: f64 = 1000.0;
 /// How often a snapshot is published.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(50);
 /// Longest stretch of work between two looks at the command channel.
@@ -163,6 +174,7 @@ impl EngineHandle {
                     rate_mark: (Instant::now(), 0),
                     events_per_sec: 0.0,
                     hub: None,
+                    recent: Vec::new(),
                 }
                 .run()
             })
@@ -233,6 +245,8 @@ struct Engine {
     events_per_sec: f64,
     /// Broker connections, opened when a graph with broker-backed channels first runs.
     hub: Option<crate::broker::Hub>,
+    /// Per node: the rolling window of its headline latency.
+    recent: Vec<RecentLatency>,
 }
 
 /// Why a graph with broker-backed channels does not run at full speed.
@@ -454,6 +468,19 @@ impl Engine {
         Ok(refused)
     }
 
+    /// Each node's latency percentiles over the last [`RECENT_MS`].
+    fn recent_latency(&mut self) -> Vec<Option<WindowPercentiles>> {
+        let now = self.sim.now_ns();
+        let span = ms_to_ns(RECENT_MS);
+        self.recent
+            .resize_with(self.sim.node_ids().len(), RecentLatency::default);
+        self.sim
+            .latencies()
+            .zip(&mut self.recent)
+            .map(|(latency, recent)| latency.and_then(|l| recent.update(l, now, span)))
+            .collect()
+    }
+
     fn publish(&mut self) {
         let now = Instant::now();
         let (mark, events) = self.rate_mark;
@@ -483,6 +510,7 @@ impl Engine {
             .iter()
             .map(|id| self.sim.active_faults(id))
             .collect();
+        let recent_latency = self.recent_latency();
         let snapshot = Snapshot {
             state,
             pace: self.pace,
@@ -491,6 +519,7 @@ impl Engine {
             applied: self.applied,
             refusals: std::mem::take(&mut self.refusals),
             active_faults,
+            recent_latency,
         };
         // One slot: replace an unread snapshot instead of waiting for the UI, taking over
         // its refusals. If the UI reads it meanwhile, the slot is empty and it has them.
@@ -593,6 +622,64 @@ mod tests {
         assert_eq!(after.report.nodes["s"].workers, Some(8));
         assert!(after.report.nodes["q"].depth.unwrap().last < 10.0);
         assert!(after.report.conservation.ok);
+    }
+
+    /// A service slow from 5 s to 10 s: its recent p99 rises during the fault and falls back
+    /// to where it was once the fault has ended, while the report's p99, since the start,
+    /// stays high; the sink's end-to-end latency follows the same way.
+    #[test]
+    fn recent_latency_recovers_after_a_slow_period() {
+        let graph = Graph::from_json_str(
+            r#"{"format": "flowbench.graph", "version": 1, "name": "slow",
+            "nodes": [
+              {"id": "p", "kind": "producer", "config": {"rate_per_sec": 200}},
+              {"id": "s", "kind": "service", "config": {"concurrency": 100,
+                 "service_time": {"dist": "exp", "mean_ms": 10}}},
+              {"id": "done", "kind": "sink"}
+            ],
+            "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "done"}],
+            "faults": [{"node": "s", "kind": "slow", "at_ms": 5000, "until_ms": 10000,
+                        "factor": 20}]}"#,
+        )
+        .unwrap();
+        let handle = EngineHandle::start(&graph, Some(7), Pace::Max).unwrap();
+        let mut t = 0.0;
+        let mut at = |until: f64| {
+            while t < until {
+                t += 250.0;
+                handle.send(Command::Advance { ms: 250.0 });
+                wait_for(&handle, |s| s.report.sim_time_ms >= t);
+            }
+            let s = wait_for(&handle, |s| s.report.sim_time_ms >= t);
+            let recent = |i: usize| s.recent_latency[i].expect("values in the window");
+            let cumulative = |id: &str| {
+                s.report.nodes[id]
+                    .latency_ms
+                    .or(s.report.nodes[id].service_ms)
+                    .unwrap()
+                    .p99
+            };
+            (recent(1), recent(2), cumulative("s"), cumulative("done"))
+        };
+        let (before, before_done, _, _) = at(5000.0);
+        let (during, _, _, _) = at(9000.0);
+        let (after, after_done, cumulative, cumulative_done) = at(12_000.0);
+        assert!(before.count >= 150 && before.count <= 300, "{before:?}");
+        assert!(during.p99 > 5.0 * before.p99, "{before:?} {during:?}");
+        assert!(
+            (after.p99 - before.p99).abs() < 0.5 * before.p99,
+            "{before:?} {after:?}"
+        );
+        assert!(
+            (after_done.p99 - before_done.p99).abs() < 0.5 * before_done.p99,
+            "{before_done:?} {after_done:?}"
+        );
+        assert!(cumulative > 5.0 * after.p99, "{cumulative} {after:?}");
+        assert!(
+            cumulative_done > 5.0 * after_done.p99,
+            "{cumulative_done} {after_done:?}"
+        );
+        assert!(after.p50 < after.p99);
     }
 
     /// An injected fault shows as active and ends when cleared.

@@ -550,6 +550,10 @@ impl Behavior for BrokerChannel {
         self.unconfirmed + self.buffered()
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.wait)
+    }
+
     fn report(&self, now: Time) -> NodeReport {
         let mut report = NodeReport {
             kind: self.kind.as_str().into(),

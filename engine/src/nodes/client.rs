@@ -184,6 +184,10 @@ impl Behavior for Client {
         self.open
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.latency)
+    }
+
     fn report(&self, _now: Time) -> NodeReport {
         NodeReport {
             kind: "client".into(),

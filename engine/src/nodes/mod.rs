@@ -68,6 +68,11 @@ pub trait Behavior {
         false
     }
     fn report(&self, now: Time) -> NodeReport;
+    /// The histogram of the node's headline latency, the first of its report's
+    /// `latency_ms`, `service_ms` and `wait_ms`; `None` for kinds without one.
+    fn latency(&self) -> Option<&crate::metrics::Latency> {
+        None
+    }
 }
 
 /// A node of a running simulation. Nodes sit in one vector indexed by node id; their

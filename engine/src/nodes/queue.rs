@@ -165,6 +165,10 @@ impl Behavior for Queue {
         self.waiting.len() as u64
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.wait)
+    }
+
     fn report(&self, now: Time) -> NodeReport {
         NodeReport {
             kind: "queue".into(),

@@ -270,6 +270,10 @@ impl Behavior for Saga {
         0
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.latency)
+    }
+
     fn report(&self, _now: Time) -> NodeReport {
         NodeReport {
             kind: "saga".into(),

@@ -652,6 +652,10 @@ impl Behavior for Service {
         working + waiting
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.service)
+    }
+
     fn report(&self, now: Time) -> NodeReport {
         let staffed = self.staffed.area(now);
         let utilization = if staffed == 0 {

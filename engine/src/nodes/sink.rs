@@ -54,6 +54,10 @@ impl Behavior for Sink {
         0
     }
 
+    fn latency(&self) -> Option<&Latency> {
+        Some(&self.latency)
+    }
+
     fn report(&self, _now: Time) -> NodeReport {
         NodeReport {
             kind: "sink".into(),

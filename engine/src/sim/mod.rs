@@ -513,6 +513,14 @@ impl Simulation {
         &self.ids
     }
 
+    /// Per node (graph order): the histogram of its headline latency, if it has one
+    /// ([`crate::nodes::Behavior::latency`]).
+    pub fn latencies(&self) -> impl Iterator<Item = Option<&crate::metrics::Latency>> + '_ {
+        self.core
+            .states()
+            .map(|node| with_node!(node, n => n.latency()))
+    }
+
     /// The node whose handler ran last (the one to blame when a handler panics).
     pub fn current_node(&self) -> Option<&str> {
         self.core.current.map(|n| self.ids[n as usize].as_str())

@@ -414,6 +414,7 @@ mod tests {
                 1000.0,
                 vec![("q", q(20, 3.0)), ("b", b(BreakerState::Closed))],
             ),
+            &[],
             |_| true,
         );
         series.record(
@@ -421,6 +422,7 @@ mod tests {
                 2000.0,
                 vec![("q", q(30, 1.0)), ("b", b(BreakerState::Open))],
             ),
+            &[],
             |_| true,
         );
         let csv = series_csv(&series, &["q", "b", "missing"]);

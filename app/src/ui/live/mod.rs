@@ -337,8 +337,9 @@ impl LiveSession {
             .map(String::as_str)
             .chain(self.monitor.pinned.iter().map(String::as_str))
             .collect();
-        self.series
-            .record(report, |id| record_all || watched.contains(id));
+        self.series.record(report, &snapshot.recent_latency, |id| {
+            record_all || watched.contains(id)
+        });
         self.rates
             .resize_with(report.nodes.len(), RateWindow::default);
         for (window, node) in self.rates.iter_mut().zip(report.nodes.values()) {

@@ -663,13 +663,13 @@ fn node_lines(
                 w.color,
             ),
             (
-                name("p50"),
+                name("p50 (last 1 s)"),
                 points(series, from_ms, |s| s.p50_ms),
                 LineStyle::dotted_dense(),
                 w.color.gamma_multiply(0.8),
             ),
             (
-                name("p99"),
+                name("p99 (last 1 s)"),
                 points(series, from_ms, |s| s.p99_ms),
                 LineStyle::dashed_loose(),
                 if alone { colors.bad } else { w.color },

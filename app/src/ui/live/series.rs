@@ -4,10 +4,16 @@
 //!
 //! Rates and windowed means come from count deltas over simulated time, so they are exact
 //! for the interval: `in_per_sec = Δin / Δt`, `latency_mean_ms = Δ(mean × count) / Δcount`.
+//! Percentiles come from the engine's rolling window ([`Snapshot::recent_latency`]): the
+//! values of about the last second of simulated time before the sample, which is the
+//! sample's interval at the usual spacing.
+//!
+//! [`Snapshot::recent_latency`]: flowbench_engine::runtime::Snapshot::recent_latency
 
 use std::collections::{HashMap, VecDeque};
 
 use flowbench_engine::Report;
+use flowbench_engine::metrics::WindowPercentiles;
 use flowbench_engine::report::{BreakerState, LatencySummary, NodeReport};
 
 /// Simulated time a series keeps.
@@ -105,7 +111,10 @@ pub struct Sample {
     /// Mean latency of what completed in the interval: end to end at a sink or client,
     /// service time at a service, wait at a queue.
     pub latency_mean_ms: f32,
-    /// Cumulative percentiles of the same latency, since the run started.
+    /// Percentiles of the same latency over the last [`RECENT_MS`] of simulated time before
+    /// `t_ms` (not since the run started): after a slow period they come back down.
+    ///
+    /// [`RECENT_MS`]: flowbench_engine::runtime::RECENT_MS
     pub p50_ms: f32,
     pub p99_ms: f32,
     /// (failed + lost + dropped) in the interval over what came in, 0..=1.
@@ -185,8 +194,14 @@ impl Counters {
     }
 }
 
-/// The sample for the interval from `prev` to `now`, or `None` when no time passed.
-pub fn sample_between(prev: &Counters, now: &Counters, report: &NodeReport) -> Option<Sample> {
+/// The sample for the interval from `prev` to `now`, or `None` when no time passed;
+/// `recent` is the node's latency percentiles over the last second at `now`.
+pub fn sample_between(
+    prev: &Counters,
+    now: &Counters,
+    report: &NodeReport,
+    recent: Option<&WindowPercentiles>,
+) -> Option<Sample> {
     let dt_ms = now.t_ms - prev.t_ms;
     if dt_ms <= 0.0 {
         return None;
@@ -204,8 +219,8 @@ pub fn sample_between(prev: &Counters, now: &Counters, report: &NodeReport) -> O
         }
         _ => nan,
     };
-    let (p50_ms, p99_ms) = match latency {
-        Some(l) if l.count > 0 => (l.p50 as f32, l.p99 as f32),
+    let (p50_ms, p99_ms) = match (latency, recent) {
+        (Some(_), Some(w)) if w.count > 0 => (w.p50 as f32, w.p99 as f32),
         _ => (nan, nan),
     };
     let (utilization, busy, workers) = match report.workers {
@@ -319,15 +334,22 @@ impl Series {
         self.graph.samples.is_empty() && self.nodes.values().all(|n| n.samples.is_empty())
     }
 
-    /// Adds the samples `report` makes, for the nodes `record` picks. A report less than
-    /// the sample spacing after the last sample is skipped (its interval joins the next).
-    pub fn record(&mut self, report: &Report, record: impl Fn(&str) -> bool) {
+    /// Adds the samples `report` makes, for the nodes `record` picks; `recent` holds the
+    /// nodes' recent latency percentiles in the report's order
+    /// ([`flowbench_engine::runtime::Snapshot::recent_latency`]). A report less than the
+    /// sample spacing after the last sample is skipped (its interval joins the next).
+    pub fn record(
+        &mut self,
+        report: &Report,
+        recent: &[Option<WindowPercentiles>],
+        record: impl Fn(&str) -> bool,
+    ) {
         let t = report.sim_time_ms;
         let first = !self.started;
         self.started = true;
         let graph_report = graph_as_node(report);
-        push_sample(&mut self.graph, &graph_report, t);
-        for (id, node) in &report.nodes {
+        push_sample(&mut self.graph, &graph_report, t, None);
+        for (i, (id, node)) in report.nodes.iter().enumerate() {
             if !record(id) {
                 continue;
             }
@@ -335,7 +357,7 @@ impl Series {
                 .nodes
                 .entry(id.clone())
                 .or_insert_with(|| NodeSeries::new(first.then(Counters::origin)));
-            push_sample(series, node, t);
+            push_sample(series, node, t, recent.get(i).and_then(Option::as_ref));
         }
         let horizon = t - KEEP_MS;
         self.graph.samples.forget_while(|s| s.t_ms < horizon);
@@ -350,12 +372,17 @@ impl Series {
     }
 }
 
-fn push_sample(series: &mut NodeSeries, report: &NodeReport, t_ms: f64) {
+fn push_sample(
+    series: &mut NodeSeries,
+    report: &NodeReport,
+    t_ms: f64,
+    recent: Option<&WindowPercentiles>,
+) {
     match series.last {
         Some(prev) if t_ms - prev.t_ms < SPACING_MS => {}
         Some(prev) => {
             let now = Counters::of(report, t_ms, Some(&prev));
-            if let Some(sample) = sample_between(&prev, &now, report) {
+            if let Some(sample) = sample_between(&prev, &now, report, recent) {
                 series.samples.push(sample);
             }
             series.last = Some(now);
@@ -423,7 +450,7 @@ mod tests {
         // 0..2 s: 100 in, 90 out, mean 10 ms over 90, utilization 0.5 of 4 workers.
         let r1 = service(100, 90, 0, (10.0, 90), 0.5, 4);
         let c1 = Counters::of(&r1, 2000.0, Some(&Counters::origin()));
-        let s1 = sample_between(&Counters::origin(), &c1, &r1).unwrap();
+        let s1 = sample_between(&Counters::origin(), &c1, &r1, None).unwrap();
         assert_eq!(s1.in_per_sec, 50.0);
         assert_eq!(s1.out_per_sec, 45.0);
         assert_eq!(s1.latency_mean_ms, 10.0);
@@ -433,7 +460,7 @@ mod tests {
         // 6 failed; fully busy (cumulative utilization (0.5·8000 + 4000)/12000).
         let r2 = service(160, 160, 6, (3700.0 / 160.0, 160), 8000.0 / 12000.0, 4);
         let c2 = Counters::of(&r2, 3000.0, Some(&c1));
-        let s2 = sample_between(&c1, &c2, &r2).unwrap();
+        let s2 = sample_between(&c1, &c2, &r2, None).unwrap();
         assert_eq!(s2.in_per_sec, 60.0);
         assert_eq!(s2.out_per_sec, 70.0);
         assert!(
@@ -445,7 +472,7 @@ mod tests {
         assert!((s2.error_rate - 0.1).abs() < 1e-6);
         assert_eq!(s2.dt_ms, 1000.0);
         // No time passed: no sample.
-        assert!(sample_between(&c2, &c2, &r2).is_none());
+        assert!(sample_between(&c2, &c2, &r2, None).is_none());
     }
 
     /// An interval with no input and no errors has error rate 0; losses without input
@@ -466,9 +493,9 @@ mod tests {
         let (a, b) = (q(10, 0, 7.0), q(10, 5, 0.0));
         let ca = Counters::of(&a, 1000.0, None);
         let cb = Counters::of(&b, 2000.0, Some(&ca));
-        let s = sample_between(&ca, &ca.with_time(1500.0), &a).unwrap();
+        let s = sample_between(&ca, &ca.with_time(1500.0), &a, None).unwrap();
         assert_eq!((s.error_rate, s.depth), (0.0, 7.0));
-        let s = sample_between(&ca, &cb, &b).unwrap();
+        let s = sample_between(&ca, &cb, &b, None).unwrap();
         assert_eq!((s.error_rate, s.depth, s.in_per_sec), (1.0, 0.0, 0.0));
         assert!(s.latency_mean_ms.is_nan() && s.breaker_state.is_nan());
         let breaker = NodeReport {
@@ -477,7 +504,7 @@ mod tests {
             ..NodeReport::default()
         };
         let c = Counters::of(&breaker, 10.0, None);
-        let s = sample_between(&Counters::origin(), &c, &breaker).unwrap();
+        let s = sample_between(&Counters::origin(), &c, &breaker, None).unwrap();
         assert_eq!(s.breaker_state, 2.0);
     }
 
@@ -532,13 +559,13 @@ mod tests {
             ..NodeReport::default()
         };
         // Closer than the spacing to the start: skipped, joins the next interval.
-        series.record(&report(500.0, &[("s", sink(5))]), |_| true);
+        series.record(&report(500.0, &[("s", sink(5))]), &[], |_| true);
         assert!(series.node("s").unwrap().last().is_none());
         // From the start: 10 in the first second.
-        series.record(&report(1000.0, &[("s", sink(10))]), |_| true);
+        series.record(&report(1000.0, &[("s", sink(10))]), &[], |_| true);
         assert_eq!(series.node("s").unwrap().last().unwrap().in_per_sec, 10.0);
-        series.record(&report(1500.0, &[("s", sink(11))]), |_| true);
-        series.record(&report(3000.0, &[("s", sink(50))]), |_| true);
+        series.record(&report(1500.0, &[("s", sink(11))]), &[], |_| true);
+        series.record(&report(3000.0, &[("s", sink(50))]), &[], |_| true);
         let s = series.node("s").unwrap();
         assert_eq!(s.samples.len(), 2);
         assert!((s.last().unwrap().in_per_sec - 20.0).abs() < 1e-3);
@@ -546,7 +573,7 @@ mod tests {
         // Eleven minutes later only the last ten are kept.
         for i in 1..=660_u32 {
             let t = 3000.0 + f64::from(i) * 1000.0;
-            series.record(&report(t, &[("s", sink(50 + u64::from(i)))]), |_| true);
+            series.record(&report(t, &[("s", sink(50 + u64::from(i)))]), &[], |_| true);
         }
         let s = series.node("s").unwrap();
         let first = s.samples.iter().next().unwrap().t_ms;

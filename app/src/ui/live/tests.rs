@@ -787,6 +787,7 @@ fn monitor_table_shows_the_broker_fields() {
         applied: 0,
         refusals: Vec::new(),
         active_faults: vec![Vec::new()],
+        recent_latency: vec![None],
     });
     let state = (doc, live, Vec::<AppCommand>::new());
     let mut h = Harness::builder()
@@ -843,4 +844,51 @@ fn brokers_run_live_only() {
     h.run();
     assert!(h.get_by_label("max").accesskit_node().is_disabled());
     assert!(!h.get_by_label("10×").accesskit_node().is_disabled());
+}
+
+/// The monitor's latency percentiles are the engine's recent ones, not the report's since
+/// the start: after a slow period the series' p99 comes back down while the node table's
+/// p99 stays high.
+#[test]
+fn series_percentiles_are_recent() {
+    let graph = Graph::from_json_str(
+        r#"{"format": "flowbench.graph", "version": 1, "name": "slow", "seed": 3,
+        "nodes": [
+          {"id": "p", "kind": "producer", "config": {"rate_per_sec": 200}},
+          {"id": "s", "kind": "service", "config": {"concurrency": 100,
+             "service_time": {"dist": "exp", "mean_ms": 10}}},
+          {"id": "done", "kind": "sink"}
+        ],
+        "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "done"}],
+        "faults": [{"node": "s", "kind": "slow", "at_ms": 5000, "until_ms": 10000,
+                    "factor": 20}]}"#,
+    )
+    .unwrap();
+    let doc = Document::new(graph, None);
+    let mut live = LiveSession::default();
+    for second in 1..=12 {
+        live.advance(&doc, 1000.0);
+        poll_until(&mut live, &doc, |l| {
+            paused_at(l, f64::from(second) * 1000.0)
+        });
+    }
+    let snapshot = live.snapshot().unwrap();
+    let index = snapshot.report.nodes.get_index_of("s").unwrap();
+    let recent = snapshot.recent_latency[index].unwrap();
+    let cumulative = snapshot.report.nodes["s"].service_ms.unwrap().p99;
+    let series = live.series().node("s").unwrap();
+    let p99_at = |t: f64| {
+        let sample = series.since(t).next().unwrap();
+        assert_eq!(sample.t_ms, t);
+        f64::from(sample.p99_ms)
+    };
+    let (before, during, after) = (p99_at(5000.0), p99_at(9000.0), p99_at(12_000.0));
+    assert_eq!(after, recent.p99 as f32 as f64);
+    assert_eq!(
+        f64::from(series.last().unwrap().p50_ms),
+        recent.p50 as f32 as f64
+    );
+    assert!(during > 5.0 * before, "{before} {during}");
+    assert!((after - before).abs() < 0.5 * before, "{before} {after}");
+    assert!(cumulative > 5.0 * after, "{cumulative} {after}");
 }
