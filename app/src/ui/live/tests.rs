@@ -128,15 +128,31 @@ fn edits_during_a_run() {
     assert_eq!(live.running_graph().unwrap().edges.len(), 4);
 }
 
-/// An edit the engine cannot take live shows its reason with Restart; dismissed, it stays
-/// dismissed; a restart applies the edit.
-#[test]
-fn refused_edit_offers_a_restart() {
-    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
+/// The pub/sub fan-out sample, run at full speed to 500 ms and paused there.
+fn fan_out_paused_at_half_a_second() -> (Document, LiveSession) {
+    let doc = Document::new(sample("pubsub-fan-out.json"), None);
     let mut live = LiveSession::default();
     live.set_speed(Speed::Max);
     live.advance(&doc, 500.0);
     poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+    (doc, live)
+}
+
+/// Node `id`'s config in the graph the engine runs.
+fn running_config(live: &LiveSession, id: &str) -> NodeConfig {
+    live.running_graph()
+        .unwrap()
+        .node(id)
+        .unwrap()
+        .config
+        .clone()
+}
+
+/// An edit the engine cannot take live shows its reason with Restart; dismissed, it stays
+/// dismissed; a restart applies the edit.
+#[test]
+fn refused_edit_offers_a_restart() {
+    let (mut doc, mut live) = fan_out_paused_at_half_a_second();
     let config = NodeConfig::Topic(TopicConfig {
         subscriber_capacity: Some(5),
         ..TopicConfig::default()
@@ -171,19 +187,7 @@ fn refused_edit_offers_a_restart() {
 /// again, and taking the edit back leaves nothing to restart for.
 #[test]
 fn refused_edit_stays_out_of_the_running_graph() {
-    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 500.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
-    let running_config = |live: &LiveSession, id: &str| {
-        live.running_graph()
-            .unwrap()
-            .node(id)
-            .unwrap()
-            .config
-            .clone()
-    };
+    let (mut doc, mut live) = fan_out_paused_at_half_a_second();
     let topic = doc.node("order-events").unwrap().config.clone();
     let refused = NodeConfig::Topic(TopicConfig {
         subscriber_capacity: Some(5),
@@ -228,19 +232,7 @@ fn refused_edit_stays_out_of_the_running_graph() {
 /// the first accepted and the second refused: each gets its own verdict.
 #[test]
 fn edits_sent_together_get_their_own_verdicts() {
-    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 500.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
-    let running_config = |live: &LiveSession, id: &str| {
-        live.running_graph()
-            .unwrap()
-            .node(id)
-            .unwrap()
-            .config
-            .clone()
-    };
+    let (mut doc, mut live) = fan_out_paused_at_half_a_second();
     let topic = doc.node("order-events").unwrap().config.clone();
     let service = |concurrency| {
         NodeConfig::Service(ServiceConfig {
@@ -289,11 +281,7 @@ fn edits_sent_together_get_their_own_verdicts() {
 /// would not change, does not. Each is said on its own and dismissed on its own.
 #[test]
 fn only_a_refused_edit_offers_a_restart() {
-    let mut doc = Document::new(sample("pubsub-fan-out.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 500.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
+    let (mut doc, mut live) = fan_out_paused_at_half_a_second();
 
     live.inject("billing", FaultKind::Fail, Some(2.0), None)
         .unwrap();
