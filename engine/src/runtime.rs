@@ -127,6 +127,16 @@ impl Snapshot {
     }
 }
 
+/// A refusal's reason with the node it is about: a node's reason says what cannot be done,
+/// not on which node; a missing node is named by the reason itself.
+fn on_node(node: &str, known: bool, reason: String) -> String {
+    if known {
+        format!("node '{node}': {reason}")
+    } else {
+        reason
+    }
+}
+
 /// A live run stops when this many messages are inside the graph: a graph growing without
 /// bound ends with a message instead of exhausting the machine (about 40 bytes each).
 pub const MAX_IN_FLIGHT: u64 = 25_000_000;
@@ -425,26 +435,20 @@ impl Engine {
                 Ok(None)
             }
             Command::SetConfig { node, config } => {
-                // A node's reason says what cannot change, not on which node; a missing node
-                // is named by the reason itself.
                 let known = self.sim.node_ids().contains(&node);
                 self.edit(|sim| sim.set_config(&node, &config))
-                    .map(|refused| {
-                        refused.map(|reason| {
-                            if known {
-                                format!("node '{node}': {reason}")
-                            } else {
-                                reason
-                            }
-                        })
-                    })
+                    .map(|refused| refused.map(|reason| on_node(&node, known, reason)))
             }
             Command::InjectFault {
                 node,
                 kind,
                 rate,
                 factor,
-            } => self.edit(|sim| sim.inject_fault(&node, kind, rate, factor)),
+            } => {
+                let known = self.sim.node_ids().contains(&node);
+                self.edit(|sim| sim.inject_fault(&node, kind, rate, factor))
+                    .map(|refused| refused.map(|reason| on_node(&node, known, reason)))
+            }
             Command::ClearFaults { node } => self.edit(|sim| sim.clear_faults(&node)),
             Command::Replay { log, consumer } => {
                 self.edit(|sim| sim.replay(&log, consumer.as_deref()))
@@ -700,6 +704,23 @@ mod tests {
         handle.send(Command::Advance { ms: 1000.0 });
         let s = wait_for(&handle, |s| s.report.sim_time_ms >= 2000.0);
         assert!(s.active_faults[2].is_empty());
+    }
+
+    /// A fault the engine cannot inject is refused with the node named.
+    #[test]
+    fn refused_fault_names_its_node() {
+        let handle = EngineHandle::start(&graph(1), None, Pace::Max).unwrap();
+        let fault = handle.send(Command::InjectFault {
+            node: "s".into(),
+            kind: FaultKind::Fail,
+            rate: Some(2.0),
+            factor: None,
+        });
+        let s = wait_for(&handle, |s| s.applied >= fault);
+        assert_eq!(
+            s.refusal_of(fault),
+            Some("node 's': a fail rate must be within 0..=1 (got 2)")
+        );
     }
 
     /// An edit the engine cannot apply live is refused with a reason; the run goes on.
