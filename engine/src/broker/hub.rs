@@ -402,46 +402,24 @@ fn sweep(
     }
 }
 
-/// See [`super::remove`].
-pub(super) fn remove(backend: &Backend, timeout: Duration) -> Result<(), String> {
+/// Runs one request to the broker of `backend` on a runtime of its own, given at most
+/// `timeout`; `work` gets the masked URL for its messages.
+fn ask_broker<T, F>(
+    backend: &Backend,
+    timeout: Duration,
+    work: impl FnOnce(String) -> F,
+) -> Result<T, String>
+where
+    F: std::future::Future<Output = Result<T, String>>,
+{
     install_crypto();
     let url = mask_url(backend.url());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the broker runtime: {e}"))?;
+    let work = work(url.clone());
     let result = rt.block_on(async {
-        let work = async {
-            match backend {
-                Backend::RabbitMq(cfg) => rabbitmq::remove(cfg, &url).await,
-                Backend::Nats(_) => Ok(()),
-                Backend::JetStream(cfg) => nats::remove_stream(cfg, &url).await,
-            }
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .unwrap_or_else(|_| Err(format!("{} at {url}: no answer", backend.kind_name())))
-    });
-    rt.shutdown_timeout(Duration::from_millis(100));
-    result
-}
-
-/// See [`super::check`].
-pub(super) fn check(backend: &Backend, timeout: Duration) -> Result<String, String> {
-    install_crypto();
-    let url = mask_url(backend.url());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the broker runtime: {e}"))?;
-    let result = rt.block_on(async {
-        let work = async {
-            match backend {
-                Backend::RabbitMq(cfg) => rabbitmq::check(cfg, &url).await,
-                Backend::Nats(cfg) => nats::check_core(cfg, &url).await,
-                Backend::JetStream(cfg) => nats::check_jetstream(cfg, &url).await,
-            }
-        };
         match tokio::time::timeout(timeout, work).await {
             Ok(r) => r,
             Err(_) => Err(format!(
@@ -453,4 +431,26 @@ pub(super) fn check(backend: &Backend, timeout: Duration) -> Result<String, Stri
     });
     rt.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// See [`super::remove`].
+pub(super) fn remove(backend: &Backend, timeout: Duration) -> Result<(), String> {
+    ask_broker(backend, timeout, |url| async move {
+        match backend {
+            Backend::RabbitMq(cfg) => rabbitmq::remove(cfg, &url).await,
+            Backend::Nats(_) => Ok(()),
+            Backend::JetStream(cfg) => nats::remove_stream(cfg, &url).await,
+        }
+    })
+}
+
+/// See [`super::check`].
+pub(super) fn check(backend: &Backend, timeout: Duration) -> Result<String, String> {
+    ask_broker(backend, timeout, |url| async move {
+        match backend {
+            Backend::RabbitMq(cfg) => rabbitmq::check(cfg, &url).await,
+            Backend::Nats(cfg) => nats::check_core(cfg, &url).await,
+            Backend::JetStream(cfg) => nats::check_jetstream(cfg, &url).await,
+        }
+    })
 }

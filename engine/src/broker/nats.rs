@@ -468,6 +468,18 @@ struct Js {
 }
 
 impl Js {
+    /// The link stops for good: at shutdown, the publishes still pending (those still in
+    /// the command queue too) are answered as not published, with `why`.
+    fn give_up_at_shutdown(&mut self, io: &mut LinkIo, why: &str) {
+        if io.deadline().is_none() {
+            return;
+        }
+        while let Ok(cmd) = io.cmds.try_recv() {
+            self.offline(cmd);
+        }
+        give_up(io, self.pending.keys(), why);
+    }
+
     /// A command while the link is down.
     fn offline(&mut self, cmd: ToBroker) {
         match cmd {
@@ -524,16 +536,10 @@ pub(super) async fn run_jetstream_link(
     let mut link_attempt = 0u32;
     loop {
         let Some(client) = wait_up(&mut io, &mut conn_rx, |cmd| st.offline(cmd)).await else {
-            if io.deadline().is_some() {
-                while let Ok(cmd) = io.cmds.try_recv() {
-                    st.offline(cmd);
-                }
-                give_up(
-                    &io,
-                    st.pending.keys(),
-                    "not published: the NATS connection was down at shutdown",
-                );
-            }
+            st.give_up_at_shutdown(
+                &mut io,
+                "not published: the NATS connection was down at shutdown",
+            );
             return;
         };
         match js_session(&mut io, &mut st, &mut conn_rx, client).await {
@@ -545,16 +551,10 @@ pub(super) async fn run_jetstream_link(
                     .retry_wait(link_attempt, error, |cmd| st.offline(cmd))
                     .await
                 {
-                    if io.deadline().is_some() {
-                        while let Ok(cmd) = io.cmds.try_recv() {
-                            st.offline(cmd);
-                        }
-                        give_up(
-                            &io,
-                            st.pending.keys(),
-                            "not published: the link was failing at shutdown",
-                        );
-                    }
+                    st.give_up_at_shutdown(
+                        &mut io,
+                        "not published: the link was failing at shutdown",
+                    );
                     return;
                 }
             }
