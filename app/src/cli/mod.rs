@@ -176,6 +176,21 @@ fn share_document(
     file: &std::path::Path,
     share: &flowbench_engine::split::Share,
 ) -> Result<crate::ui::document::Document, Failure> {
+    let mut graph = load_share(file, share)?;
+    let which = match &share.process {
+        Some(p) => format!("process {p}"),
+        None => format!("nodes {}", share.nodes.join(", ")),
+    };
+    graph.name = format!("{} — {which}", graph.name);
+    Ok(crate::ui::document::Document::new(graph, None))
+}
+
+/// Loads and checks `file` and takes `share` of it (the whole graph for an empty share),
+/// printing the warnings of both steps.
+fn load_share(
+    file: &std::path::Path,
+    share: &flowbench_engine::split::Share,
+) -> Result<flowbench_engine::Graph, Failure> {
     let checked = load::check(file)?;
     print_stderr(&checked.warnings);
     let part = flowbench_engine::split::split(&checked.graph, share)
@@ -187,13 +202,7 @@ fn share_document(
             .map(|w| format!("{}: warning: {w}", file.display()))
             .collect::<Vec<_>>(),
     );
-    let mut graph = part.graph;
-    let which = match &share.process {
-        Some(p) => format!("process {p}"),
-        None => format!("nodes {}", share.nodes.join(", ")),
-    };
-    graph.name = format!("{} — {which}", graph.name);
-    Ok(crate::ui::document::Document::new(graph, None))
+    Ok(part.graph)
 }
 
 fn parse_live_speed(text: &str) -> Result<crate::ui::live::Speed, String> {

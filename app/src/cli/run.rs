@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use flowbench_engine::broker::{Hub, LinkState};
 use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS, ms_to_ns};
-use flowbench_engine::split::{Share, split};
+use flowbench_engine::split::Share;
 use flowbench_engine::{Report, Simulation};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -287,22 +287,11 @@ impl Brokers {
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let file = &args.file;
-    let checked = load::check(file)?;
-    print_stderr(&checked.warnings);
     let share = Share {
         process: args.process.clone(),
         nodes: args.node_filter.clone(),
     };
-    let part = split(&checked.graph, &share)
-        .map_err(|e| Failure::Invalid(vec![format!("{}: {e}", file.display())]))?;
-    print_stderr(
-        &part
-            .warnings
-            .iter()
-            .map(|w| format!("{}: warning: {w}", file.display()))
-            .collect::<Vec<_>>(),
-    );
-    let graph = part.graph;
+    let graph = super::load_share(file, &share)?;
     if let Some(first) = graph.brokered().first()
         && args.speed == Speed::Max
     {
