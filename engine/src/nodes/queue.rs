@@ -16,6 +16,9 @@ pub struct Queue {
     when_full: WhenFull,
     durable: bool,
     consumers: Vec<NodeId>,
+    /// The only consumer is a service that takes its next message from this queue itself
+    /// ([`Queue::give`]) whenever a worker frees, so the queue need not wait for it.
+    pulled: bool,
     /// Where the round robin over consumers starts next.
     next: usize,
     waiting: VecDeque<(Message, Time)>,
@@ -29,12 +32,13 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn new(config: &QueueConfig, consumers: Vec<NodeId>) -> Queue {
+    pub fn new(config: &QueueConfig, consumers: Vec<NodeId>, pulled: bool) -> Queue {
         Queue {
             capacity: config.capacity,
             when_full: config.when_full,
             durable: config.durable,
             consumers,
+            pulled,
             next: 0,
             waiting: VecDeque::new(),
             in_: 0,
@@ -80,22 +84,48 @@ impl Queue {
                 }
                 if !found {
                     for &c in &self.consumers {
-                        ctx.wait_for(c);
+                        // A consumer that pulls comes for the message once it has room;
+                        // while its handler runs it is waited for as usual.
+                        if !self.pulled || ctx.is_running(c) {
+                            ctx.wait_for(c);
+                        }
                     }
                     break;
                 }
-                let (msg, since) = self.waiting.pop_front().expect("not empty");
-                self.wait.record(ctx.now() - since);
-                self.out += 1;
+                let msg = self.pop(ctx);
                 self.next = if i + 1 == n { 0 } else { i + 1 };
                 let sent = ctx.try_send(self.consumers[i], msg, NO_TOKEN);
                 debug_assert!(sent.is_ok());
             }
         }
+        self.publish(ctx);
+    }
+
+    /// The next message goes out (the queue has one).
+    fn pop(&mut self, ctx: &Ctx) -> Message {
+        let (msg, since) = self.waiting.pop_front().expect("not empty");
+        self.wait.record(ctx.now() - since);
+        self.out += 1;
+        msg
+    }
+
+    /// Publishes the depth and the room the queue has now.
+    fn publish(&mut self, ctx: &mut Ctx) {
         self.depth.set(ctx.now(), self.waiting.len() as u64);
         ctx.publish_depth(self.waiting.len() as u64);
         let free = self.free(ctx);
         ctx.set_free(free);
+    }
+
+    /// Gives the next waiting message to the consumer that pulls, as [`Queue::dispatch`]
+    /// would have handed it: none while the queue is down or stopped.
+    pub fn give(&mut self, ctx: &mut Ctx) -> Option<Message> {
+        if self.waiting.is_empty() || ctx.faults().halted() {
+            return None;
+        }
+        let msg = self.pop(ctx);
+        self.publish(ctx);
+        Some(msg)
     }
 }
 

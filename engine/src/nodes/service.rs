@@ -160,6 +160,9 @@ pub struct Service {
     scaler: Option<Box<Scaler>>,
     /// Queues feeding the service (what an autoscaler follows).
     feeders: Vec<NodeId>,
+    /// The service's only input, a queue with no other consumer: a freed worker takes
+    /// its next message from there at once.
+    inbox: Option<NodeId>,
     /// Requests (and messages) that found no idle worker, in arrival order.
     backlog: VecDeque<(Origin, Message)>,
     in_: u64,
@@ -192,6 +195,7 @@ impl Service {
         error: Vec<NodeId>,
         calls: Vec<NodeId>,
         feeders: Vec<NodeId>,
+        inbox: Option<NodeId>,
     ) -> Service {
         let scaler = config
             .autoscale
@@ -214,6 +218,7 @@ impl Service {
             spare: Vec::new(),
             scaler,
             feeders,
+            inbox,
             backlog: VecDeque::new(),
             in_: 0,
             done: 0,
@@ -241,11 +246,35 @@ impl Service {
     }
 
     fn publish(&mut self, ctx: &mut Ctx) {
+        if let Some(queue) = self.inbox {
+            self.pull(ctx, queue);
+        }
         let staffed = self.workers.len() - self.spare.len();
         self.busy.set(ctx.now(), (staffed - self.idle.len()) as u64);
         self.staffed.set(ctx.now(), staffed as u64);
         let free = self.free(ctx);
         ctx.set_free(free);
+    }
+
+    /// Fills idle workers from the inbox queue, as the queue would hand its messages on.
+    fn pull(&mut self, ctx: &mut Ctx, queue: NodeId) {
+        let mut first = true;
+        while self.free(ctx) > 0 {
+            let Some(msg) = ctx.pull_from(queue, first) else {
+                break;
+            };
+            first = false;
+            self.in_ += 1;
+            self.take(
+                ctx,
+                Origin::Message {
+                    from: queue,
+                    token: NO_TOKEN,
+                },
+                msg,
+            );
+            self.arm_scaler(ctx);
+        }
     }
 
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {

@@ -678,6 +678,29 @@ impl Ctx<'_> {
         self.core.room(to) > 0
     }
 
+    /// Whether `node`'s handler is running (further up the call stack).
+    pub fn is_running(&self, node: NodeId) -> bool {
+        self.core.slots[node as usize].active
+    }
+
+    /// Takes the next message from `queue`, whose only consumer this node is: the queue
+    /// gives it as it would have handed it on. Counts the message's arrival here as an
+    /// event, and with `first` also the queue's reaction (a wake of the queue would hand on
+    /// as many as there is room for). None when the queue has none to give or its handler
+    /// is running (it then hands its messages on itself).
+    #[inline]
+    pub fn pull_from(&mut self, queue: NodeId, first: bool) -> Option<Message> {
+        if self.is_running(queue) {
+            return None;
+        }
+        let msg = self.core.activate(queue, |n, ctx| match n {
+            NodeState::Queue(q) => q.give(ctx),
+            _ => None,
+        })?;
+        self.core.events += 1 + u64::from(first);
+        Some(msg)
+    }
+
     /// Sends `msg` to `to` if it has room, else registers this node to be woken when room
     /// frees and gives the message back.
     ///
