@@ -147,6 +147,8 @@ impl Scaler {
 pub struct Service {
     service_time: Sampler,
     failure_rate: f64,
+    /// The failure probability without faults: `combined_failure(failure_rate, none)`.
+    own_failure: f64,
     max_retries: u32,
     backoff: Time,
     out: Vec<NodeId>,
@@ -208,6 +210,7 @@ impl Service {
         Service {
             service_time: Sampler::new(&config.service_time),
             failure_rate: config.failure_rate,
+            own_failure: combined_failure(config.failure_rate, &FaultState::default()),
             max_retries: config.max_retries,
             backoff: ms_to_ns(config.retry_backoff_ms),
             out,
@@ -539,7 +542,11 @@ impl Behavior for Service {
             self.work(ctx, w);
             return;
         }
-        let p = combined_failure(self.failure_rate, ctx.faults());
+        let p = if ctx.faulty() {
+            combined_failure(self.failure_rate, ctx.faults())
+        } else {
+            self.own_failure
+        };
         if ctx.chance(p) {
             self.attempt_failed(ctx, w);
         } else if let Some(&first) = self.calls.first() {
@@ -631,6 +638,7 @@ impl Behavior for Service {
         };
         self.service_time = Sampler::new(&c.service_time);
         self.failure_rate = c.failure_rate;
+        self.own_failure = combined_failure(c.failure_rate, &FaultState::default());
         self.max_retries = c.max_retries;
         self.backoff = ms_to_ns(c.retry_backoff_ms);
         self.scaler = c

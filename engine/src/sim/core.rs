@@ -767,6 +767,16 @@ impl Ctx<'_> {
         new_unit: bool,
         pending: &mut Vec<(NodeId, Message)>,
     ) {
+        if let [to] = *targets {
+            // The common case: one target, no copy.
+            if new_unit {
+                self.copies(1);
+            }
+            if let Err(m) = self.try_send(to, msg, NO_TOKEN) {
+                pending.push((to, m));
+            }
+            return;
+        }
         let Some((last, rest)) = targets.split_last() else {
             if !new_unit {
                 self.fate(Fate::Delivered, 1);
@@ -877,7 +887,19 @@ impl Sampler {
         })
     }
 
+    /// One duration. The exponential, the commonest in queueing models, is drawn inline;
+    /// the other distributions out of line.
+    #[inline]
     pub fn sample(&self, rng: &mut Rng) -> Time {
+        match *self {
+            Sampler::Const(ns) => ns,
+            Sampler::Exp { mean_ns } => Self::to_ns(rng.sample::<f64, _>(Exp1) * mean_ns),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut Rng) -> Time {
         let ns = match *self {
             Sampler::Const(ns) => return ns,
             Sampler::Exp { mean_ns } => rng.sample::<f64, _>(Exp1) * mean_ns,
@@ -892,6 +914,12 @@ impl Sampler {
                 (mu + sigma * rng.sample::<f64, _>(StandardNormal)).exp()
             }
         };
+        Self::to_ns(ns)
+    }
+
+    /// A drawn duration in whole nanoseconds.
+    #[inline]
+    fn to_ns(ns: f64) -> Time {
         // A draw too long to count (infinite, from a huge mean or a tiny rate) is the
         // longest one, never 0: a zero gap would repeat at one instant without end.
         if ns > 0.0 {
