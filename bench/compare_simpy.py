@@ -14,22 +14,43 @@ reports it (`wall_time_ms`: building the simulation and running it) and for the 
 command (process start, reading the graph, writing the JSON report). SimPy runs in this
 Python process; its wall time covers building the model and `env.run()`.
 
-Seed policy: one seed (--seed, default 42) for both tools: Flowbench gets `--seed S`
-(each node draws from its own stream derived from S and the node id), SimPy draws from
-Python's `random` after `random.seed(S)` at the start of each model. The two tools use
-different generators, so their sample paths differ; each is compared with theory, not with
-the other. The same seed gives the same Flowbench numbers on every run.
+Replications: at ρ = 0.9 the mean time in system of a single run of 1,000,000 customers is
+still noisy (a 95 % interval of about ±5 % of W), so one seed cannot tell whether a tool is
+within 3 % of theory. Each model therefore runs as R independent replications
+(--replications, default 5), every one with the full --customers count.
+
+Seed policy: replication k (k = 0 … R−1) uses seed S + k for both tools (S = --seed,
+default 42). Flowbench gets `--seed S+k` (each node draws from its own stream derived from
+the seed and the node id; the graph file itself carries seed S); SimPy draws from Python's
+`random` after `random.seed(S + k)` at the start of each model. The two tools use different
+generators, so their sample paths differ; each is compared with theory, not with the other.
+The same seeds give the same Flowbench numbers on every run.
+
+Accuracy: each replication gives one mean time in system per tool. The grand mean of the R
+replication means is compared with theory; its 95 % confidence half-width is
+t(R−1) · s / √R, with s the standard deviation of the replication means and t the Student t
+quantile (97.5 %) for R−1 degrees of freedom. With --replications 1 there is no spread to
+measure: SimPy's half-width then comes from 20 batch means of its one run, and Flowbench
+shows none ("—"). The target asks for both grand means within 3 % of theory; whether theory
+lies inside each tool's interval is shown as well.
+
+Speed: wall times are totals over the R replications of a model. The speed ratio is the
+total Flowbench whole-command time divided by the total SimPy time, over the same customers
+and seeds; the target asks for Flowbench ≥ 100× faster by that ratio. Events and events/s
+are likewise summed over all replications.
 
 Set-up: Python 3 and the Rust toolchain of the README. Without SimPy importable, the script
 makes a venv in bench/.venv, installs `simpy` from PyPI there and restarts itself in it.
 Without target/release/flowbench it runs `cargo build --release --bin flowbench` first.
 
-    python3 bench/compare_simpy.py                  # 1,000,000 customers per model
+    python3 bench/compare_simpy.py                  # 5 replications of 1,000,000 customers
     python3 bench/compare_simpy.py --customers 100000 --models mm1
+    python3 bench/compare_simpy.py --replications 10 --seed 1   # seeds 1 … 10
+    python3 bench/compare_simpy.py --replications 1 # one seed, as a single run
     python3 bench/compare_simpy.py --repeat 3       # median wall time of 3 runs each
 
-Runs are deterministic, so repeats change only the wall times; with --repeat the table shows
-the median of each tool's runs.
+Runs are deterministic, so repeats change only the wall times; with --repeat every wall time
+shown is the median over the repeats (for the totals: the median of the per-repeat totals).
 """
 
 from __future__ import annotations
@@ -221,10 +242,28 @@ def median_run(runs: list[dict]) -> dict:
     """The first run's results with the median of every run's wall times (runs are
     deterministic: only the times differ)."""
     out = dict(runs[0])
+    for r in runs[1:]:
+        if (r["mean_w"], r["events"]) != (out["mean_w"], out["events"]):
+            print(f"warning: repeats of one seed differ (mean W {r['mean_w']} vs {out['mean_w']}, "
+                  f"events {r['events']} vs {out['events']}); showing the first",
+                  file=sys.stderr)
     for key in ("wall_s", "command_s"):
         if out[key] is not None:
             out[key] = statistics.median(r[key] for r in runs)
     return out
+
+
+# Student t, 97.5 % quantile (two-sided 95 %), by degrees of freedom 1 … 30.
+T_975 = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+]
+
+
+def t_975(df: int) -> float:
+    """Student t quantile for a two-sided 95 % interval; the normal 1.96 beyond 30 df."""
+    return T_975[df - 1] if df <= len(T_975) else 1.96
 
 
 def batch_means_ci95(xs: list[float], batches: int = 20) -> float:
@@ -236,8 +275,38 @@ def batch_means_ci95(xs: list[float], batches: int = 20) -> float:
     means = [sum(xs[i * size:(i + 1) * size]) / size for i in range(batches)]
     m = sum(means) / batches
     var = sum((b - m) ** 2 for b in means) / (batches - 1)
-    t = 2.093  # Student t, 19 degrees of freedom, 97.5 %
-    return t * math.sqrt(var / batches)
+    return t_975(batches - 1) * math.sqrt(var / batches)
+
+
+def summarize(reps: list[dict], totals: list[dict], w: float) -> dict:
+    """One tool on one model over all replications.
+
+    reps: per replication (wall times already the median over repeats); totals: per repeat,
+    the wall times summed over the replications. The grand mean's half-width comes from the
+    spread of the replication means; with one replication, from that run's own estimate
+    (SimPy's batch means, none for Flowbench)."""
+    means = [r["mean_w"] for r in reps]
+    n = len(means)
+    grand = statistics.fmean(means)
+    if n > 1:
+        ci95 = t_975(n - 1) * statistics.stdev(means) / math.sqrt(n)
+    else:
+        ci95 = reps[0]["ci95"]
+    if ci95 is None or math.isnan(ci95):
+        covers = None
+    else:
+        covers = abs(grand - w) <= ci95
+    out = {
+        "mean_w": grand,
+        "ci95": ci95,
+        "rel_err": (grand - w) / w,
+        "covers": covers,
+        "events": sum(r["events"] for r in reps),
+    }
+    for key in ("wall_s", "command_s"):
+        vals = [t[key] for t in totals]
+        out[key] = None if None in vals else statistics.median(vals)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,18 +337,57 @@ def machine() -> list[str]:
     ]
 
 
+def fmt_pct(x: float) -> str:
+    return f"{x * 100:+.2f} %"
+
+
+def yes_no(x: bool | None) -> str:
+    return "—" if x is None else ("yes" if x else "NO")
+
+
+def print_table(header: list[str], table: list[list[str]], left: set[int]) -> None:
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.ljust(widths[i]) if i in left else c.rjust(widths[i])
+                         for i, c in enumerate(cells)).rstrip()
+
+    print(line(header))
+    print("  ".join("-" * wd for wd in widths))
+    for row in table:
+        print(line(row))
+    print()
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--customers", type=int, default=1_000_000, help="customers per model (default 1,000,000)")
-    ap.add_argument("--seed", type=int, default=42, help="seed for both tools (default 42)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per tool and model; the median wall time is shown")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Replication k (k = 0 … R−1) runs both tools with seed S + k and the full "
+               "customer count. Accuracy is judged on the grand mean of the replication means "
+               "(95 % interval from their spread, Student t); speed on the total wall time over "
+               "all replications (Flowbench whole command / SimPy).",
+    )
+    ap.add_argument("--customers", type=int, default=1_000_000,
+                    help="customers per model and replication (default 1,000,000)")
+    ap.add_argument("--replications", type=int, default=5, metavar="R",
+                    help="independent replications per model, seeds S … S+R−1 (default 5); "
+                         "1 gives a single run with SimPy's batch-means interval")
+    ap.add_argument("--seed", type=int, default=42, metavar="S",
+                    help="seed of the first replication, for both tools (default 42)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per tool, model and seed; wall times are the median over the "
+                         "repeats (default 1)")
     ap.add_argument("--models", default="mm1,tandem", help="comma-separated: mm1, tandem")
     ap.add_argument("--flowbench", type=Path, default=ROOT / "target" / "release" / "flowbench",
                     help="the flowbench binary (built with cargo build --release when missing)")
-    ap.add_argument("--keep-graphs", type=Path, help="write the generated graph files into this folder")
+    ap.add_argument("--keep-graphs", type=Path,
+                    help="write the generated graph files into this folder (they carry seed S; "
+                         "replication k runs them with --seed S+k)")
     args = ap.parse_args()
     if args.customers < 1:
         ap.error("--customers must be at least 1")
+    if args.replications < 1:
+        ap.error("--replications must be at least 1")
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     names = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -289,9 +397,18 @@ def main() -> None:
 
     ensure_simpy()
     binary = ensure_flowbench(args.flowbench.resolve())
+    # One untimed start first, so that no timed run pays for loading the binary from disk
+    # (SimPy's interpreter is already loaded when its runs are timed).
+    subprocess.run([str(binary), "--version"], capture_output=True, check=True)
 
+    n_rep = args.replications
+    seeds = [args.seed + k for k in range(n_rep)]
     runs = f", median of {args.repeat} runs each" if args.repeat > 1 else ""
-    print(f"Flowbench vs SimPy — {args.customers:,} customers per model, seed {args.seed}{runs}")
+    if n_rep == 1:
+        print(f"Flowbench vs SimPy — {args.customers:,} customers per model, seed {args.seed}{runs}")
+    else:
+        print(f"Flowbench vs SimPy — {args.customers:,} customers per model and replication, "
+              f"{n_rep} replications (seeds {seeds[0]}–{seeds[-1]}){runs}")
     for line in machine():
         print(line)
     print(f"flowbench {binary}")
@@ -307,55 +424,85 @@ def main() -> None:
             graph = flowbench_graph(m["title"], m["lam"], m["mus"], args.customers, args.seed)
             path = graph_dir / f"{name}.json"
             path.write_text(json.dumps(graph, indent=2) + "\n")
-            fbs, sps = [], []
+            # fbs[k][i], sps[k][i]: replication k (seed S + k), repeat i
+            fbs: list[list[dict]] = [[] for _ in seeds]
+            sps: list[list[dict]] = [[] for _ in seeds]
             for i in range(args.repeat):
-                print(f"running {name} ({i + 1}/{args.repeat}): flowbench ...", file=sys.stderr, flush=True)
-                fbs.append(run_flowbench(binary, path, args.seed, args.customers))
-                print(f"running {name} ({i + 1}/{args.repeat}): simpy ...", file=sys.stderr, flush=True)
-                sps.append(run_simpy(m["lam"], m["mus"], args.customers, args.seed))
-            fb, sp = median_run(fbs), median_run(sps)
-            rows.append((name, m, w, fb, sp))
+                for k, seed in enumerate(seeds):
+                    step = f"running {name}, seed {seed} ({k + 1}/{n_rep})"
+                    if args.repeat > 1:
+                        step += f", run {i + 1}/{args.repeat}"
+                    print(f"{step}: flowbench ...", file=sys.stderr, flush=True)
+                    fbs[k].append(run_flowbench(binary, path, seed, args.customers))
+                    print(f"{step}: simpy ...", file=sys.stderr, flush=True)
+                    sps[k].append(run_simpy(m["lam"], m["mus"], args.customers, seed))
+            fb_reps = [median_run(r) for r in fbs]
+            sp_reps = [median_run(r) for r in sps]
 
+            def totals(per_rep: list[list[dict]]) -> list[dict]:
+                out = []
+                for i in range(args.repeat):
+                    t = {}
+                    for key in ("wall_s", "command_s"):
+                        vals = [rep[i][key] for rep in per_rep]
+                        t[key] = None if None in vals else sum(vals)
+                    out.append(t)
+                return out
+
+            fb = summarize(fb_reps, totals(fbs), w)
+            sp = summarize(sp_reps, totals(sps), w)
+            rows.append((name, m, w, fb, sp, fb_reps, sp_reps))
+
+    if n_rep > 1:
+        print("Replications" + (" (wall times: median of the repeats)" if args.repeat > 1 else ""))
+        header = ["model", "seed", "Flowbench W (s)", "rel. error", "wall time", "whole command",
+                  "SimPy W (s)", "± 95 % (batch means)", "rel. error", "wall time"]
+        table = []
+        for name, m, w, fb, sp, fb_reps, sp_reps in rows:
+            for seed, f, p in zip(seeds, fb_reps, sp_reps):
+                table.append([
+                    m["title"], str(seed),
+                    f"{f['mean_w']:.3f}", fmt_pct((f["mean_w"] - w) / w),
+                    fmt_s(f["wall_s"]), fmt_s(f["command_s"]),
+                    f"{p['mean_w']:.3f}", f"{p['ci95']:.3f}", fmt_pct((p["mean_w"] - w) / w),
+                    fmt_s(p["wall_s"]),
+                ])
+        print_table(header, table, left={0})
+        print("Over all replications (wall times and events: totals; mean W: grand mean of the "
+              "replication means)")
+
+    customers = f"{n_rep} × {args.customers:,}" if n_rep > 1 else f"{args.customers:,}"
     header = ["model", "tool", "customers", "wall time", "whole command", "events",
-              "events/s", "mean W (s)", "theory W (s)", "rel. error"]
+              "events/s", "mean W (s)", "± 95 %", "theory W (s)", "rel. error", "theory in CI"]
     table = []
-    for name, m, w, fb, sp in rows:
+    for name, m, w, fb, sp, _, _ in rows:
         for tool, r in (("Flowbench", fb), ("SimPy", sp)):
-            mean = f"{r['mean_w']:.3f}"
-            if r["ci95"] is not None:
-                mean += f" ± {r['ci95']:.3f}"
+            ci = "—" if r["ci95"] is None else f"{r['ci95']:.3f}"
             table.append([
-                m["title"], tool, f"{args.customers:,}", fmt_s(r["wall_s"]), fmt_s(r["command_s"]),
+                m["title"], tool, customers, fmt_s(r["wall_s"]), fmt_s(r["command_s"]),
                 f"{r['events']:,}", f"{r['events'] / r['wall_s'] / 1e6:.2f} M",
-                mean, f"{w:.3f}", f"{(r['mean_w'] - w) / w * 100:+.2f} %",
+                f"{r['mean_w']:.3f}", ci, f"{w:.3f}", fmt_pct(r["rel_err"]), yes_no(r["covers"]),
             ])
-    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
-    right = {2, 3, 4, 5, 6, 7, 8, 9}
-
-    def line(cells):
-        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells))
-
-    print(line(header))
-    print("  ".join("-" * wd for wd in widths))
-    for row in table:
-        print(line(row))
-    print()
+    print_table(header, table, left={0, 1})
 
     all_met = True
-    for name, m, w, fb, sp in rows:
+    over = f" over {n_rep} replications" if n_rep > 1 else ""
+    grand = "grand mean W" if n_rep > 1 else "mean W"
+    for name, m, w, fb, sp, _, _ in rows:
         engine_ratio = fb["wall_s"] / sp["wall_s"]
         command_ratio = fb["command_s"] / sp["wall_s"]
-        errs = [abs(r["mean_w"] - w) / w for r in (fb, sp)]
         fast = 1 / command_ratio >= 100
-        close = max(errs) <= 0.03
+        close = max(abs(fb["rel_err"]), abs(sp["rel_err"])) <= 0.03
         all_met &= fast and close
-        print(f"{m['title']}: Flowbench/SimPy wall time = {engine_ratio:.4f} engine "
+        print(f"{m['title']}: Flowbench/SimPy {'total ' if n_rep > 1 else ''}wall time{over} = {engine_ratio:.4f} engine "
               f"({1 / engine_ratio:.0f}× faster), {command_ratio:.4f} whole command "
-              f"({1 / command_ratio:.0f}× faster): ≥ 100× {'yes' if fast else 'NO'}; "
-              f"|mean W − theory| Flowbench {errs[0] * 100:.2f} %, SimPy {errs[1] * 100:.2f} %: "
-              f"both ≤ 3 % {'yes' if close else 'NO'}")
-    print(f"target (every model: ≥ 100× faster than SimPy by whole-command wall time, both means "
-          f"within 3 % of theory): {'met' if all_met else 'NOT met'}")
+              f"({1 / command_ratio:.0f}× faster): ≥ 100× {'yes' if fast else 'NO'}")
+        print(f"  {grand} − theory: Flowbench {fmt_pct(fb['rel_err'])}, SimPy {fmt_pct(sp['rel_err'])}: "
+              f"both within 3 % {'yes' if close else 'NO'}; theory inside the 95 % CI: "
+              f"Flowbench {yes_no(fb['covers'])}, SimPy {yes_no(sp['covers'])}")
+    print(f"target (every model: ≥ 100× faster than SimPy by whole-command wall time, both "
+          f"{'grand means' if n_rep > 1 else 'means'} within 3 % of theory): "
+          f"{'met' if all_met else 'NOT met'}")
     print()
     print("How events are counted:")
     print("  Flowbench: `events` of the run report, every time a node reacts (arrival timer, "
@@ -370,9 +517,20 @@ def main() -> None:
           "command' is the flowbench process")
     print("  from start to exit (reading the graph, writing the JSON report). SimPy: building "
           "the model plus env.run(), in this process.")
-    print("Mean W: Flowbench = the sink's latency_ms.mean; SimPy = mean of (departure − arrival), "
-          "± half-width of a 95 % CI")
-    print("  from 20 batch means. Theory: W = Σ 1/(μi − λ).")
+    if n_rep > 1:
+        print(f"  Totals add up the {n_rep} replications; the speed ratio is total Flowbench "
+              f"whole command / total SimPy, same customers and seeds.")
+    print("Mean W per run: Flowbench = the sink's latency_ms.mean; SimPy = mean of (departure − "
+          "arrival). Theory: W = Σ 1/(μi − λ).")
+    if n_rep > 1:
+        print(f"  Grand mean = mean of the {n_rep} replication means (seeds {seeds[0]}–{seeds[-1]}); "
+              f"± = half-width of a 95 % CI, t({n_rep - 1}) = {t_975(n_rep - 1):.3f} × their "
+              f"standard deviation / √{n_rep}.")
+        print("  Per replication, SimPy's ± is the half-width of a 95 % CI from 20 batch means "
+              "of that run.")
+    else:
+        print("  SimPy ± = half-width of a 95 % CI from 20 batch means of its one run; Flowbench "
+              "reports no interval for one run (use --replications).")
 
 
 if __name__ == "__main__":
