@@ -280,14 +280,14 @@ const CORPUS: &[(&str, Expect)] = &[
         "array-for-router-rule.json",
         Problems(
             1,
-            "node 'r': rules: invalid type: sequence, expected a router rule: an object",
+            "node 'r': rules[0]: invalid type: sequence, expected a router rule: an object",
         ),
     ),
     (
         "array-for-saga-step.json",
         Problems(
             1,
-            "node 'order': steps: invalid type: sequence, expected a saga step: an object",
+            "node 'order': steps[0]: invalid type: sequence, expected a saga step: an object",
         ),
     ),
     (

@@ -753,11 +753,27 @@ impl NodeConfig {
             v: Value,
             wrap: fn(T) -> NodeConfig,
         ) -> Result<NodeConfig, (String, Option<String>)> {
-            T::deserialize(&v).map(wrap).map_err(|e| {
-                let message = e.to_string();
-                let field = config_error_field(&message).or_else(|| bad_field::<T>(&v));
-                (message, field)
-            })
+            serde_path_to_error::deserialize::<_, T>(&v)
+                .map(wrap)
+                .map_err(|e| {
+                    // Where the error is, down to the entry of a list ("rules[1].field").
+                    let path = e.path().to_string();
+                    let message = e.into_inner().to_string();
+                    let named = config_error_field(&message);
+                    let field = match (path.as_str(), named) {
+                        (".", Some(name)) => Some(name),
+                        (".", None) => bad_field::<T>(&v),
+                        // An unknown field is in the path already, a missing one is not.
+                        (path, Some(name))
+                            if path == name || path.ends_with(&format!(".{name}")) =>
+                        {
+                            Some(path.to_owned())
+                        }
+                        (path, Some(name)) => Some(format!("{path}.{name}")),
+                        (path, None) => Some(path.to_owned()),
+                    };
+                    (message, field)
+                })
         }
         let result = match k {
             NodeKind::Producer => typed(value, NodeConfig::Producer),
@@ -1804,9 +1820,21 @@ mod tests {
                 );
                 continue;
             };
-            // Inside a node's config: ["nodes", i, "config", field, ...].
+            // Inside a node's config: ["nodes", i, "config", field, ...], named down to the
+            // entry of a list ("rules[0]").
             let node = &graph.nodes[path[1].as_u64().unwrap() as usize].id;
-            let field = path.get(3).and_then(Value::as_str).unwrap_or("config");
+            let mut field = String::new();
+            for step in &path[3..] {
+                match step {
+                    Value::Number(i) => field.push_str(&format!("[{i}]")),
+                    Value::String(key) if field.is_empty() => field.push_str(key),
+                    Value::String(key) => field.push_str(&format!(".{key}")),
+                    _ => unreachable!("paths hold keys and indices"),
+                }
+            }
+            if field.is_empty() {
+                field.push_str("config");
+            }
             let errors: Vec<String> = crate::validate::validate(&g)
                 .iter()
                 .filter(|d| d.is_error())
@@ -1849,11 +1877,21 @@ mod tests {
             ),
             (
                 r#"{"id": "r", "kind": "router", "config": {"rules": [["a", "==", 1, "x"]]}}"#,
-                "node 'r': rules: invalid type: sequence, expected a router rule: an object",
+                "node 'r': rules[0]: invalid type: sequence, expected a router rule: an object",
             ),
             (
                 r#"{"id": "s", "kind": "saga", "config": {"steps": [["pay", "w"]]}}"#,
-                "node 's': steps: invalid type: sequence, expected a saga step: an object",
+                "node 's': steps[0]: invalid type: sequence, expected a saga step: an object",
+            ),
+            (
+                r#"{"id": "r", "kind": "router", "config": {"rules": [
+                    {"field": "a", "op": "==", "value": 1, "port": "x"},
+                    {"field": 5, "op": "==", "value": 1, "port": "y"}]}}"#,
+                "node 'r': rules[1].field: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"id": "s", "kind": "saga", "config": {"steps": [{"name": "pay"}]}}"#,
+                "node 's': steps[0].action: missing field `action`",
             ),
             (
                 r#"{"id": "t", "kind": "topic", "config": {"backend": ["nats", "nats://h:1", "o"]}}"#,
