@@ -507,8 +507,8 @@ def main() -> None:
     print("How events are counted:")
     print("  Flowbench: `events` of the run report, every time a node reacts (arrival timer, "
           "arrival at the queue, at the worker")
-    print("             and at the sink, service-done timer, wake of a queue waiting for its "
-          "worker).")
+    print("             and at the sink, service-done timer, a queue giving its next customer "
+          "to the freed worker).")
     print("  SimPy:     events processed by env.run() = ids drawn from env._eid (one per scheduled "
           "event: timeouts, resource")
     print("             requests and releases, process start (Initialize) and process end); "
