@@ -98,6 +98,9 @@ pub enum Notice {
     HeldBack(String),
     /// The graph has channels on a broker and the speed is max: such a run goes live only.
     LiveOnly(String),
+    /// A refused config edit was dismissed, and the document still has it: the run goes on
+    /// with the node's earlier settings until a restart (or until the edit is taken back).
+    NotApplied(String),
 }
 
 impl Notice {
@@ -108,13 +111,17 @@ impl Notice {
             | Notice::Refused(m)
             | Notice::CommandRefused(m)
             | Notice::HeldBack(m)
-            | Notice::LiveOnly(m) => m,
+            | Notice::LiveOnly(m)
+            | Notice::NotApplied(m) => m,
         }
     }
 
     /// Whether restarting the run resolves it.
     pub fn restart_helps(&self) -> bool {
-        matches!(self, Notice::GraphChanged(_) | Notice::Refused(_))
+        matches!(
+            self,
+            Notice::GraphChanged(_) | Notice::Refused(_) | Notice::NotApplied(_)
+        )
     }
 }
 
@@ -437,6 +444,9 @@ impl LiveSession {
             Change::Configs(configs) => {
                 self.stale = None;
                 self.held_back = None;
+                // A refused config the document no longer has is history.
+                run.refused_configs
+                    .retain(|id, config| doc.node(id).is_some_and(|n| &n.config == config));
                 let mut sent = false;
                 for (id, config) in configs {
                     let in_flight = run.unconfirmed.iter().rev().find(|e| e.node == id);
@@ -524,6 +534,20 @@ impl LiveSession {
             notices.push(Notice::Refused(format!(
                 "The run cannot take this change live: {why}"
             )));
+        } else if let Some(run) = &self.run
+            && !run.refused_configs.is_empty()
+        {
+            let mut ids: Vec<&String> = run.refused_configs.keys().collect();
+            ids.sort();
+            let more = match ids.len() {
+                1 => String::new(),
+                2 => " (and 1 more node)".to_owned(),
+                n => format!(" (and {} more nodes)", n - 1),
+            };
+            notices.push(Notice::NotApplied(format!(
+                "'{}'{more} runs with its earlier settings: restart the run to apply the change",
+                ids[0]
+            )));
         }
         if let Some(why) = &self.refused_command {
             let live_only = self.speed == Speed::Max
@@ -552,7 +576,10 @@ impl LiveSession {
         match notice {
             Notice::Refused(_) => self.refused = None,
             Notice::CommandRefused(_) | Notice::LiveOnly(_) => self.refused_command = None,
-            Notice::CannotStart(_) | Notice::GraphChanged(_) | Notice::HeldBack(_) => {}
+            Notice::CannotStart(_)
+            | Notice::GraphChanged(_)
+            | Notice::HeldBack(_)
+            | Notice::NotApplied(_) => {}
         }
     }
 

@@ -148,8 +148,9 @@ fn running_config(live: &LiveSession, id: &str) -> NodeConfig {
         .clone()
 }
 
-/// An edit the engine cannot take live shows its reason with Restart; dismissed, it stays
-/// dismissed; a restart applies the edit.
+/// An edit the engine cannot take live shows its reason with Restart; dismissed, the run
+/// bar still says that the node runs with its earlier settings (with Restart, without the
+/// reason); a restart applies the edit and leaves nothing to say.
 #[test]
 fn refused_edit_offers_a_restart() {
     let (mut doc, mut live) = fan_out_paused_at_half_a_second();
@@ -170,8 +171,15 @@ fn refused_edit_offers_a_restart() {
         live.poll_at(1.0, &doc);
         std::thread::sleep(Duration::from_millis(60));
     }
-    assert!(live.notices().is_empty(), "{:?}", live.notices());
+    let notices = live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::NotApplied(m)]
+            if m.contains("'order-events' runs with its earlier settings")),
+        "{notices:?}"
+    );
+    assert!(notices[0].restart_helps());
     live.restart(&doc);
+    assert!(live.notices().is_empty(), "{:?}", live.notices());
     assert_eq!(
         live.running_graph()
             .unwrap()
@@ -271,7 +279,8 @@ fn edits_sent_together_get_their_own_verdicts() {
     doc.seal();
     doc.set_config("order-events", "subscriber_capacity", refused(7));
     poll_until(&mut live, &doc, |l| {
-        running_config(l, "events") == producer && !l.notices().is_empty()
+        running_config(l, "events") == producer
+            && matches!(l.notices().as_slice(), [Notice::Refused(_)])
     });
     assert_eq!(running_config(&live, "order-events"), topic);
     assert!(matches!(live.notices().as_slice(), [Notice::Refused(_)]));
@@ -551,6 +560,17 @@ fn refused_edit_beside_another_command_in_one_frame() {
     assert_eq!(app.live.snapshot().unwrap().applied, applied);
     assert_eq!(running_config(app, "order-events"), topic);
     assert_eq!(running_config(app, "billing"), billing);
+
+    // Dismissed, the reason goes; that the topic runs with its earlier settings stays,
+    // with Restart.
+    h.get_by_label("Dismiss").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains("cannot take this change live")
+            .is_none()
+    );
+    h.get_by_label_contains("'order-events' runs with its earlier settings");
+    assert!(h.query_by_label("Dismiss").is_none());
 
     // Restart applies the refused edit too.
     h.get_by_label("Restart").click();
