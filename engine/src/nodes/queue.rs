@@ -88,6 +88,8 @@ impl Queue {
                         // while its handler runs it is waited for as usual.
                         if !self.pulled || ctx.is_running(c) {
                             ctx.wait_for(c);
+                        } else {
+                            ctx.set_inbox_waiting(c, true);
                         }
                     }
                     break;
@@ -124,6 +126,9 @@ impl Queue {
             return None;
         }
         let msg = self.pop(ctx);
+        if self.waiting.is_empty() {
+            ctx.set_inbox_waiting(self.consumers[0], false);
+        }
         self.publish(ctx);
         Some(msg)
     }

@@ -262,7 +262,7 @@ impl Service {
     /// Fills idle workers from the inbox queue, as the queue would hand its messages on.
     fn pull(&mut self, ctx: &mut Ctx, queue: NodeId) {
         let mut first = true;
-        while self.free(ctx) > 0 {
+        while ctx.inbox_waiting() && self.free(ctx) > 0 {
             let Some(msg) = ctx.pull_from(queue, first) else {
                 break;
             };

@@ -335,6 +335,8 @@ struct Slot {
     active: bool,
     /// `faults` is not the default (some fault is active).
     faulty: bool,
+    /// The node's inbox queue holds messages for it (see [`Ctx::pull_from`]).
+    inbox_waiting: bool,
 }
 
 /// A node's state machine and its random stream, kept together: one allocation per node,
@@ -683,6 +685,19 @@ impl Ctx<'_> {
         self.core.slots[node as usize].active
     }
 
+    /// Tells `consumer`, which takes messages from this queue itself, whether some wait
+    /// for it: it looks only at this flag, in its own slot, before coming for them.
+    #[inline]
+    pub fn set_inbox_waiting(&mut self, consumer: NodeId, waiting: bool) {
+        self.core.slots[consumer as usize].inbox_waiting = waiting;
+    }
+
+    /// Whether this node's inbox queue said it holds messages for it.
+    #[inline]
+    pub fn inbox_waiting(&self) -> bool {
+        self.core.slots[self.me as usize].inbox_waiting
+    }
+
     /// Takes the next message from `queue`, whose only consumer this node is: the queue
     /// gives it as it would have handed it on. Counts the message's arrival here as an
     /// event, and with `first` also the queue's reaction (a wake of the queue would hand on
@@ -693,10 +708,15 @@ impl Ctx<'_> {
         if self.is_running(queue) {
             return None;
         }
-        let msg = self.core.activate(queue, |n, ctx| match n {
+        let Some(msg) = self.core.activate(queue, |n, ctx| match n {
             NodeState::Queue(q) => q.give(ctx),
             _ => None,
-        })?;
+        }) else {
+            // Empty, down or stopped: the queue says so again once it has messages that
+            // this node has no room for.
+            self.set_inbox_waiting(self.me, false);
+            return None;
+        };
         self.core.events += 1 + u64::from(first);
         Some(msg)
     }
