@@ -633,19 +633,7 @@ mod tests {
     /// stays high; the sink's end-to-end latency follows the same way.
     #[test]
     fn recent_latency_recovers_after_a_slow_period() {
-        let graph = Graph::from_json_str(
-            r#"{"format": "flowbench.graph", "version": 1, "name": "slow",
-            "nodes": [
-              {"id": "p", "kind": "producer", "config": {"rate_per_sec": 200}},
-              {"id": "s", "kind": "service", "config": {"concurrency": 100,
-                 "service_time": {"dist": "exp", "mean_ms": 10}}},
-              {"id": "done", "kind": "sink"}
-            ],
-            "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "done"}],
-            "faults": [{"node": "s", "kind": "slow", "at_ms": 5000, "until_ms": 10000,
-                        "factor": 20}]}"#,
-        )
-        .unwrap();
+        let graph = Graph::from_json_str(include_str!("../tests/graphs/slow-period.json")).unwrap();
         let handle = EngineHandle::start(&graph, Some(7), Pace::Max).unwrap();
         let mut t = 0.0;
         let mut at = |until: f64| {

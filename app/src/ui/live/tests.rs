@@ -859,18 +859,9 @@ fn brokers_run_live_only() {
 /// p99 stays high.
 #[test]
 fn series_percentiles_are_recent() {
-    let graph = Graph::from_json_str(
-        r#"{"format": "flowbench.graph", "version": 1, "name": "slow", "seed": 3,
-        "nodes": [
-          {"id": "p", "kind": "producer", "config": {"rate_per_sec": 200}},
-          {"id": "s", "kind": "service", "config": {"concurrency": 100,
-             "service_time": {"dist": "exp", "mean_ms": 10}}},
-          {"id": "done", "kind": "sink"}
-        ],
-        "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "done"}],
-        "faults": [{"node": "s", "kind": "slow", "at_ms": 5000, "until_ms": 10000,
-                    "factor": 20}]}"#,
-    )
+    let graph = Graph::from_json_str(include_str!(
+        "../../../../engine/tests/graphs/slow-period.json"
+    ))
     .unwrap();
     let doc = Document::new(graph, None);
     let mut live = LiveSession::default();
