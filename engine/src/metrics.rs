@@ -93,13 +93,14 @@ fn bucket_range(b: usize) -> (u64, u64) {
 /// the exact figures and adds eight buckets to the counters at a time: there the counters
 /// are rarely in cache, and eight independent increments wait for memory together rather
 /// than one after another.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Latency {
     /// Counters of buckets `first_block * 64 ..`, one block of 64 per power of two.
     counts: Vec<u32>,
     first_block: usize,
     count: u64,
     sum_ns: u128,
+    /// `u64::MAX` until the first record.
     min_ns: u64,
     max_ns: u64,
     /// Buckets recorded but not yet counted in `counts`.
@@ -111,6 +112,22 @@ pub struct Latency {
 
 /// Buckets noted before they are added to the counters.
 const STAGED: usize = 8;
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            counts: Vec::new(),
+            first_block: 0,
+            count: 0,
+            sum_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+            staged: [0; STAGED],
+            n_staged: 0,
+            batched: false,
+        }
+    }
+}
 
 impl Latency {
     /// Counts buckets eight at a time from now on: for graphs too big for the caches.
@@ -137,11 +154,7 @@ impl Latency {
                 _ => self.count_slow(b),
             }
         }
-        if self.count == 0 {
-            self.min_ns = ns;
-        } else {
-            self.min_ns = self.min_ns.min(ns);
-        }
+        self.min_ns = self.min_ns.min(ns);
         self.count += 1;
         self.sum_ns += u128::from(ns);
         self.max_ns = self.max_ns.max(ns);

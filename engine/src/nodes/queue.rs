@@ -104,6 +104,7 @@ impl Queue {
     }
 
     /// The next message goes out (the queue has one).
+    #[inline]
     fn pop(&mut self, ctx: &Ctx) -> Message {
         let (msg, since) = self.waiting.pop_front().expect("not empty");
         self.wait.record(ctx.now() - since);
@@ -112,6 +113,7 @@ impl Queue {
     }
 
     /// Publishes the depth and the room the queue has now.
+    #[inline]
     fn publish(&mut self, ctx: &mut Ctx) {
         self.depth.set(ctx.now(), self.waiting.len() as u64);
         ctx.publish_depth(self.waiting.len() as u64);
@@ -121,6 +123,7 @@ impl Queue {
 
     /// Gives the next waiting message to the consumer that pulls, as [`Queue::dispatch`]
     /// would have handed it: none while the queue is down or stopped.
+    #[inline]
     pub fn give(&mut self, ctx: &mut Ctx) -> Option<Message> {
         if self.waiting.is_empty() || ctx.faults().halted() {
             return None;

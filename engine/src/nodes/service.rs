@@ -248,6 +248,7 @@ impl Service {
         }
     }
 
+    #[inline]
     fn publish(&mut self, ctx: &mut Ctx) {
         if let Some(queue) = self.inbox {
             self.pull(ctx, queue);
@@ -280,6 +281,7 @@ impl Service {
         }
     }
 
+    #[inline]
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
         match self.idle.pop() {
             Some(w) if !ctx.faults().halted() => {
@@ -300,6 +302,7 @@ impl Service {
         }
     }
 
+    #[inline]
     fn work(&mut self, ctx: &mut Ctx, w: usize) {
         let slow = ctx.faults().slow_factor;
         let mut d = self.service_time.sample(ctx.rng);
@@ -345,6 +348,7 @@ impl Service {
         self.after_sending(ctx, w);
     }
 
+    #[inline]
     fn succeeded(&mut self, ctx: &mut Ctx, w: usize) {
         self.done += 1;
         let now = ctx.now();
@@ -361,6 +365,7 @@ impl Service {
         self.after_sending(ctx, w);
     }
 
+    #[inline]
     fn after_sending(&mut self, ctx: &mut Ctx, w: usize) {
         let job = self.job(w);
         if job.pending.is_empty() {
@@ -371,6 +376,7 @@ impl Service {
     }
 
     /// Frees worker `w` and gives it the next waiting job, if any.
+    #[inline]
     fn finish(&mut self, ctx: &mut Ctx, w: usize) {
         let worker = &mut self.workers[w];
         worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
@@ -471,6 +477,7 @@ impl Service {
         self.publish(ctx);
     }
 
+    #[inline]
     fn drain_backlog(&mut self, ctx: &mut Ctx) {
         while !self.idle.is_empty() && !ctx.faults().halted() {
             let Some((origin, msg)) = self.backlog.pop_front() else {
