@@ -455,3 +455,46 @@ fn delete_duplicate_copy_paste() {
     assert_eq!(selected, ["orders-2", "q-2"]);
     assert_eq!(status(&h).as_deref(), Some("Pasted 2 nodes"));
 }
+
+/// Ctrl+F on a graph too big to read when fitted: typing narrows the list, Down moves to
+/// the second result, Enter selects that node, closes the window and centres the view on
+/// the node at 100 %, where its name is drawn.
+#[test]
+fn find_node_selects_and_centres_the_node() {
+    let nodes = (0..400)
+        .map(|i| {
+            let pos = [f64::from(i % 20) * 220.0, f64::from(i / 20) * 140.0];
+            node(&format!("svc-{i}"), NodeKind::Service, pos)
+        })
+        .collect();
+    let mut h = app(graph("four hundred", nodes, Vec::new()));
+    shortcut(&mut h, Modifiers::NONE, Key::F);
+    assert!(h.state().canvas.zoom() < 0.4, "fitted, names are not drawn");
+
+    shortcut(&mut h, Modifiers::COMMAND, Key::F);
+    assert!(h.state().find.open);
+    h.get_by_label("400 nodes, the first 50 listed");
+    h.get_by_label("Find").type_text("SVC-37");
+    h.run();
+    h.get_by_label("11 nodes");
+    h.get_by_label("svc-37  ·  service");
+    shortcut(&mut h, Modifiers::NONE, Key::ArrowDown);
+    shortcut(&mut h, Modifiers::NONE, Key::Enter);
+
+    assert_eq!(h.state().doc.selection.single_node(), Some("svc-370"));
+    assert!(!h.state().find.open);
+    assert_eq!(h.state().canvas.zoom(), 1.0);
+    let canvas = h.state().canvas.rect();
+    let found = h.state().canvas.screen_pos_of_node("svc-370").unwrap();
+    assert!(
+        (found - canvas.center()).length() < 1.0,
+        "{found:?} {canvas:?}"
+    );
+
+    // Opened again, it keeps the query; Escape closes it without touching the selection.
+    shortcut(&mut h, Modifiers::COMMAND, Key::F);
+    assert_eq!(h.state().find.query, "SVC-37");
+    shortcut(&mut h, Modifiers::NONE, Key::Escape);
+    assert!(!h.state().find.open);
+    assert_eq!(h.state().doc.selection.single_node(), Some("svc-370"));
+}

@@ -8,6 +8,7 @@ pub mod canvas;
 pub mod diagnostics;
 pub mod document;
 pub mod files;
+pub mod find;
 pub mod inspector;
 pub mod live;
 pub mod palette;
@@ -67,6 +68,8 @@ pub enum AppCommand {
     SelectAll,
     FitView,
     AutoLayout,
+    /// Open the Find node window (or give it the keyboard).
+    Find,
     /// Select node `id` and centre the view on it.
     FocusNode(String),
     /// Select edge `index` and centre the view on it.
@@ -112,6 +115,8 @@ pub struct FlowbenchApp {
     pub settings: Settings,
     pub commands: Vec<AppCommand>,
     pub show_shortcuts: bool,
+    /// The Find node window.
+    pub find: find::FindState,
     /// The last status message and when it was shown.
     pub status: Option<(String, f64)>,
     /// The window title last sent, to send it again only when it changes.
@@ -156,6 +161,7 @@ impl FlowbenchApp {
             settings,
             commands: Vec::new(),
             show_shortcuts: false,
+            find: find::FindState::default(),
             status: None,
             title: String::new(),
             start_run: None,
@@ -226,6 +232,7 @@ impl FlowbenchApp {
                     self.doc.graph.nodes.iter().map(|n| n.id.clone()).collect();
             }
             AppCommand::FitView => self.canvas.request_fit(),
+            AppCommand::Find => self.find.show(),
             AppCommand::FocusNode(id) => {
                 if self.doc.node(&id).is_some() {
                     self.doc.selection = Selection::only_node(&id);
@@ -356,6 +363,12 @@ impl FlowbenchApp {
                         "Ctrl+A",
                         true,
                     ),
+                    (
+                        "Find node…".to_owned(),
+                        AppCommand::Find,
+                        "Ctrl+F",
+                        !self.doc.graph.nodes.is_empty(),
+                    ),
                 ];
                 for (label, command, keys, enabled) in items {
                     let button = egui::Button::new(label).shortcut_text(keys);
@@ -468,6 +481,13 @@ impl eframe::App for FlowbenchApp {
         if self.show_shortcuts {
             shortcuts::window(&ctx, &mut self.show_shortcuts);
         }
+        find::window(
+            &ctx,
+            &mut self.find,
+            &self.doc.graph,
+            self.doc.revision(),
+            &mut self.commands,
+        );
         files::dialogs_ui(self, &ctx);
         live::export::dialogs_ui(&mut self.live, &ctx, &mut self.commands);
         self.handle_commands(&ctx);

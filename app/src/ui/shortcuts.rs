@@ -52,6 +52,12 @@ pub fn table() -> Vec<(KeyboardShortcut, &'static str, AppCommand)> {
             "Delete selection",
             AppCommand::Delete,
         ),
+        // Before plain F, which would otherwise take Ctrl+F too.
+        (
+            KeyboardShortcut::new(cmd, Key::F),
+            "Find node",
+            AppCommand::Find,
+        ),
         (
             KeyboardShortcut::new(Modifiers::NONE, Key::F),
             "Fit graph in view",

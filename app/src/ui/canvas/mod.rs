@@ -32,7 +32,7 @@ use self::export::Capture;
 use self::geometry::Scene;
 use self::interact::{Drag, Hover, Menu, Rename};
 use self::style::Palette;
-use self::view::{View, from_graph, to_graph};
+use self::view::{Lod, View, from_graph, to_graph};
 use crate::ui::live::{LiveSession, overlay};
 use crate::ui::{AppCommand, Document};
 
@@ -115,7 +115,8 @@ impl CanvasState {
         self.view.center_on(from_graph(pos));
     }
 
-    /// Centre the view on node `id` on the next frame (also when it has no `pos` of its own).
+    /// Centre the view on node `id` on the next frame (also when it has no `pos` of its own),
+    /// zooming in to 100 % when the zoom is too far out to show its details.
     pub fn focus_node(&mut self, id: &str) {
         self.focus_node = Some(id.to_owned());
     }
@@ -201,6 +202,10 @@ impl CanvasState {
         if let Some(id) = self.focus_node.take()
             && let Some(node) = self.scene.node(&id)
         {
+            // Zoomed out too far to read names and configs, the view comes in to 100 %.
+            if self.view.lod() != Lod::Full {
+                self.view.zoom = 1.0;
+            }
             self.view.center_on(node.rect.center());
         }
         if !clean {
