@@ -253,6 +253,111 @@ fn runs_are_reproducible_by_seed() {
     assert_ne!(seven.nodes, plain.nodes, "--seed 7 ran the same as seed 42");
 }
 
+/// `--replications N` runs the seeds S … S+N−1 (each exactly the run `--seed S+k` makes,
+/// whatever the number of threads), prints every figure's mean and 95 % interval, and
+/// writes the same JSON with `--report` as it prints with `--json`. On the sample M/M/1
+/// graph the interval of the mean time in system holds the theory's 10 s.
+#[test]
+fn replications_give_means_with_confidence_intervals() {
+    let file = sample("mm1.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("replications.json");
+    let args = |extra: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut all = vec![
+            "run".into(),
+            file.clone().into_os_string(),
+            "--duration".into(),
+            "100h".into(),
+            "--seed".into(),
+            "7".into(),
+            "--replications".into(),
+            "6".into(),
+        ];
+        all.extend(extra.iter().map(|a| a.into()));
+        all
+    };
+    let printed = flowbench(args(&["--json", "--report", out.to_str().unwrap()]));
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let json: Value = serde_json::from_str(&printed.stdout).unwrap();
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let without_wall = |v: &Value| {
+        let mut v = v.clone();
+        v["wall_time_ms"] = json!(0);
+        for r in v["reports"].as_array_mut().unwrap() {
+            r["wall_time_ms"] = json!(0);
+        }
+        v
+    };
+    assert_eq!(without_wall(&json), without_wall(&written));
+    assert_eq!(json["format"], "flowbench.replications");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["seeds"], json!([7, 8, 9, 10, 11, 12]));
+
+    // Each replication is the plain run of its seed.
+    let reports: Vec<Report> = serde_json::from_value(json["reports"].clone()).unwrap();
+    assert_eq!(reports.len(), 6);
+    let ninth = run_report(&file, &["--duration", "100h", "--seed", "9"]);
+    assert_eq!(reports[2].without_wall_time(), ninth.without_wall_time());
+
+    let figure = |node: Value, name: &str| {
+        json["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["node"] == node && f["name"] == name)
+            .unwrap_or_else(|| panic!("no figure {node} {name}"))
+            .clone()
+    };
+    let latency = figure(json!("done"), "latency mean");
+    let values: Vec<f64> = serde_json::from_value(latency["values"].clone()).unwrap();
+    let means: Vec<f64> = reports
+        .iter()
+        .map(|r| r.nodes["done"].latency_ms.unwrap().mean)
+        .collect();
+    assert_eq!(values, means);
+    let (mean, ci) = (
+        latency["mean"].as_f64().unwrap(),
+        latency["ci95"].as_f64().unwrap(),
+    );
+    assert!(
+        (mean - ci..=mean + ci).contains(&10_000.0),
+        "W = 10 s outside {mean} ± {ci} ms"
+    );
+    assert!(ci > 0.0 && ci < 1_000.0, "{ci}");
+    let delivered = figure(Value::Null, "delivered");
+    assert_eq!(
+        delivered["values"],
+        json!(
+            reports
+                .iter()
+                .map(|r| r.totals.delivered as f64)
+                .collect::<Vec<_>>()
+        )
+    );
+
+    let table = flowbench(args(&[]));
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .starts_with("M/M/1 queue — 6 replications (seeds 7–12) of 100h 0m 0s each"),
+        "{}",
+        table.stdout
+    );
+    for line in [
+        "done · latency mean",
+        "worker · utilization",
+        "q · depth mean",
+    ] {
+        assert!(table.stdout.contains(line), "{line}:\n{}", table.stdout);
+    }
+    assert!(
+        table
+            .stdout
+            .ends_with("conservation ok in every replication\n")
+    );
+}
+
 /// A paced run (`--speed N`) computes exactly what a full-speed run computes.
 #[test]
 fn paced_run_matches_full_speed() {
@@ -850,6 +955,19 @@ fn usage_errors_exit_2() {
         (vec!["validate"], "FILE"),
         (vec!["export", file, "--format", "svg"], "svg"),
         (vec!["frobnicate"], "frobnicate"),
+        (vec!["run", file, "--replications", "1"], "--replications"),
+        (
+            vec!["run", file, "--replications", "1001"],
+            "--replications",
+        ),
+        (
+            vec!["run", file, "--replications", "many"],
+            "--replications",
+        ),
+        (
+            vec!["run", file, "--replications", "3", "--speed", "10"],
+            "cannot be paced",
+        ),
     ] {
         let outcome = flowbench(&args);
         assert_eq!(outcome.code, 2, "{args:?}: {}", outcome.stderr);

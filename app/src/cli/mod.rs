@@ -9,6 +9,7 @@ mod duration;
 mod export;
 mod import;
 pub mod load;
+mod replications;
 mod run;
 pub mod summary;
 mod validate;
@@ -96,6 +97,8 @@ pub enum Failure {
     Stopped(String),
     /// Standard output could not be written (for a closed pipe: nothing more to say).
     Output(std::io::Error),
+    /// Arguments that parse but do not go together.
+    Usage(String),
 }
 
 impl From<Vec<String>> for Failure {
@@ -235,6 +238,10 @@ fn report_failure(failure: Failure) -> ExitCode {
         Failure::Stopped(line) => {
             print_stderr(&[line]);
             ExitCode::from(EXIT_STOPPED)
+        }
+        Failure::Usage(why) => {
+            print_stderr(&[format!("error: {why}")]);
+            ExitCode::from(2)
         }
         Failure::Output(e) => {
             if e.kind() != std::io::ErrorKind::BrokenPipe {

@@ -27,7 +27,7 @@ pub fn render(report: &Report) -> String {
             details(node),
         ]);
     }
-    out.push_str(&align(&rows));
+    out.push_str(&align(&rows, [false, false, true, true, false]));
     out
 }
 
@@ -73,10 +73,10 @@ pub fn totals(report: &Report) -> String {
     )
 }
 
-/// Columns padded to their widest cell; `in` and `out` right-aligned, the last column
-/// (details) not padded.
-fn align(rows: &[[String; 5]]) -> String {
-    let mut widths = [0usize; 5];
+/// Columns padded to their widest cell, two spaces apart, right-aligned where `right`
+/// says; no line ends in spaces.
+pub fn align<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
+    let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -84,19 +84,19 @@ fn align(rows: &[[String; 5]]) -> String {
     }
     let mut out = String::new();
     for row in rows {
-        let line = format!(
-            "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        );
-        out.push_str(line.trim_end());
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .zip(right)
+            .map(|((cell, w), right)| {
+                if right {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
     out

@@ -1,0 +1,497 @@
+//! `flowbench run FILE --replications N`: N independent runs of one graph with the seeds
+//! S, S+1, … S+N−1, run side by side on the machine's cores, and every figure of their
+//! reports as the mean over the runs with its 95 % confidence interval (Student t): how a
+//! simulation study states a result, instead of one sample path.
+//!
+//! Each run is the run `flowbench run --seed S+k` makes, so the figures do not depend on
+//! how many cores shared the work.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use flowbench_engine::report::{LatencySummary, NodeReport, Report};
+use flowbench_engine::{Graph, Simulation};
+use serde::Serialize;
+
+use super::run::{End, Guard, Progress, build_error_lines, run_at_full_speed};
+use super::summary::{align, format_sim_duration, format_wall_secs};
+use super::{Failure, print_stdout};
+
+pub const REPLICATIONS_FORMAT: &str = "flowbench.replications";
+pub const REPLICATIONS_VERSION: u32 = 1;
+
+/// What a figure counts, for printing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Count,
+    PerSecond,
+    Ms,
+    Share,
+}
+
+/// One figure of the reports across the runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    /// The node it belongs to; none for the graph's totals.
+    pub node: Option<String>,
+    pub name: String,
+    pub unit: Unit,
+    pub mean: f64,
+    /// Half-width of the 95 % confidence interval of the mean.
+    pub ci95: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Each run's value, in seed order.
+    pub values: Vec<f64>,
+}
+
+/// The JSON `--json` prints and `--report` writes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replications {
+    pub format: &'static str,
+    pub version: u32,
+    pub graph: String,
+    pub replications: usize,
+    pub seeds: Vec<u64>,
+    /// Simulated time of a run: the one `--duration` set, or, for a graph that ends by
+    /// itself, the mean over the runs (each ends when its last message settles).
+    pub sim_time_ms: f64,
+    /// Whether the runs ended by themselves (`"idle"`) or at `--duration` (`"duration"`).
+    pub ends: &'static str,
+    /// Wall time of all runs together.
+    pub wall_time_ms: f64,
+    pub threads: usize,
+    pub figures: Vec<Figure>,
+    /// Every run's own report, in seed order.
+    pub reports: Vec<Report>,
+}
+
+/// Student t quantile for a two-sided 95 % interval (the 97.5 % point), by degrees of
+/// freedom; from 31 on, the normal quantile with its first Cornish–Fisher correction
+/// (within 0.1 % of the exact value).
+pub fn t_975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df - 1],
+        _ => {
+            let z = 1.959_964;
+            z + (z * z * z + z) / (4.0 * df as f64)
+        }
+    }
+}
+
+impl Figure {
+    fn new(node: Option<&str>, name: &str, unit: Unit, values: Vec<f64>) -> Figure {
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let ci95 = t_975(values.len().saturating_sub(1)) * (var / n).sqrt();
+        Figure {
+            node: node.map(str::to_owned),
+            name: name.to_owned(),
+            unit,
+            mean,
+            ci95,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            values,
+        }
+    }
+
+    /// The mean, `± half-width`, min and max as printed: in one unit chosen by the mean's
+    /// size, the half-width to two significant digits and the other three to the same
+    /// decimal place (digits below the interval's would be noise).
+    fn cells(&self) -> [String; 4] {
+        let (scale, suffix) = match self.unit {
+            Unit::Count | Unit::PerSecond => (1.0, ""),
+            Unit::Share => (100.0, "%"),
+            Unit::Ms => match self.mean.abs() {
+                m if m < 1_000.0 => (1.0, " ms"),
+                m if m < 60_000.0 => (1e-3, " s"),
+                m if m < 3_600_000.0 => (1.0 / 60_000.0, " min"),
+                _ => (1.0 / 3_600_000.0, " h"),
+            },
+        };
+        let ci = self.ci95 * scale;
+        let decimals = if ci > 0.0 && ci.is_finite() {
+            (1 - ci.log10().floor() as i32).clamp(0, 6) as usize
+        } else {
+            // No spread: as many decimals as two significant digits of the mean need.
+            let m = (self.mean * scale).abs();
+            if m > 0.0 {
+                (1 - m.log10().floor() as i32).clamp(0, 6) as usize
+            } else {
+                0
+            }
+        };
+        let show = |x: f64| format!("{:.decimals$}{suffix}", x * scale);
+        [
+            show(self.mean),
+            format!("± {}", show(self.ci95)),
+            show(self.min),
+            show(self.max),
+        ]
+    }
+
+    fn label(&self) -> String {
+        match &self.node {
+            Some(node) => format!("{node} · {}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Reads one figure of a node's report (`None`: the kind does not have it).
+type Read = fn(&NodeReport) -> Option<f64>;
+type ReadLatency = fn(&NodeReport) -> Option<LatencySummary>;
+
+/// The figures of a set of reports of one graph: the totals, the delivery rate, and per
+/// node what its kind measures (counts that stay 0 in every run are left out).
+pub fn figures(reports: &[Report]) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let mut add = |node: Option<&str>, name: &str, unit: Unit, values: Vec<f64>, always: bool| {
+        if always || values.iter().any(|&v| v != 0.0) {
+            out.push(Figure::new(node, name, unit, values));
+        }
+    };
+    let total = |f: fn(&Report) -> u64| reports.iter().map(|r| f(r) as f64).collect::<Vec<_>>();
+    add(
+        None,
+        "created",
+        Unit::Count,
+        total(|r| r.totals.created),
+        true,
+    );
+    add(
+        None,
+        "delivered",
+        Unit::Count,
+        total(|r| r.totals.delivered),
+        true,
+    );
+    add(
+        None,
+        "delivered/s",
+        Unit::PerSecond,
+        reports
+            .iter()
+            .map(|r| r.totals.delivered as f64 / (r.sim_time_ms / 1000.0).max(f64::MIN_POSITIVE))
+            .collect(),
+        true,
+    );
+    add(
+        None,
+        "dropped",
+        Unit::Count,
+        total(|r| r.totals.dropped),
+        false,
+    );
+    add(
+        None,
+        "failed",
+        Unit::Count,
+        total(|r| r.totals.failed),
+        false,
+    );
+    add(
+        None,
+        "rejected",
+        Unit::Count,
+        total(|r| r.totals.rejected),
+        false,
+    );
+    add(
+        None,
+        "filtered",
+        Unit::Count,
+        total(|r| r.totals.filtered),
+        false,
+    );
+    add(None, "lost", Unit::Count, total(|r| r.totals.lost), false);
+    add(
+        None,
+        "in flight",
+        Unit::Count,
+        total(|r| r.totals.in_flight),
+        false,
+    );
+
+    let Some(first) = reports.first() else {
+        return out;
+    };
+    for id in first.nodes.keys() {
+        let nodes: Vec<&NodeReport> = reports.iter().filter_map(|r| r.nodes.get(id)).collect();
+        if nodes.len() != reports.len() {
+            continue;
+        }
+        let node = Some(id.as_str());
+        let each = |f: Read| -> Option<Vec<f64>> { nodes.iter().map(|n| f(n)).collect() };
+        let counts: [(&str, Read); 8] = [
+            ("in", |n| Some(n.in_ as f64)),
+            ("out", |n| Some(n.out as f64)),
+            ("dropped", |n| n.dropped.map(|v| v as f64)),
+            ("failed", |n| n.failed.map(|v| v as f64)),
+            ("lost", |n| n.lost.map(|v| v as f64)),
+            ("rejected", |n| n.rejected.map(|v| v as f64)),
+            ("timeouts", |n| n.timeouts.map(|v| v as f64)),
+            ("retries", |n| n.retries.map(|v| v as f64)),
+        ];
+        for (name, f) in counts {
+            if let Some(values) = each(f) {
+                add(node, name, Unit::Count, values, false);
+            }
+        }
+        if let Some(values) = each(|n| n.depth.map(|d| d.mean)) {
+            add(node, "depth mean", Unit::Count, values, true);
+        }
+        if let Some(values) = each(|n| n.utilization) {
+            add(node, "utilization", Unit::Share, values, true);
+        }
+        if let Some(values) = each(|n| n.blocked_ms) {
+            add(node, "blocked", Unit::Ms, values, false);
+        }
+        let latencies: [(&str, ReadLatency); 3] = [
+            ("wait", |n| n.wait_ms),
+            ("service", |n| n.service_ms),
+            ("latency", |n| n.latency_ms),
+        ];
+        for (name, f) in latencies {
+            // Every run must have measured it: a run without a value has no mean to add.
+            let Some(summaries) = nodes
+                .iter()
+                .map(|n| f(n).filter(|l| l.count > 0))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            let means = summaries.iter().map(|l| l.mean).collect();
+            add(node, &format!("{name} mean"), Unit::Ms, means, true);
+            let p99s = summaries.iter().map(|l| l.p99).collect();
+            add(node, &format!("{name} p99"), Unit::Ms, p99s, true);
+        }
+    }
+    out
+}
+
+/// The table printed for the replications.
+pub fn render(r: &Replications) -> String {
+    let name = if r.graph.is_empty() {
+        "(unnamed graph)"
+    } else {
+        &r.graph
+    };
+    let seeds = match (r.seeds.first(), r.seeds.last()) {
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => String::new(),
+    };
+    let length = if r.ends == "idle" {
+        format!(
+            "each until done (mean {} simulated)",
+            format_sim_duration(r.sim_time_ms)
+        )
+    } else {
+        format!("of {} each", format_sim_duration(r.sim_time_ms))
+    };
+    let mut out = format!(
+        "{name} — {} replications (seeds {seeds}) {length} — {} on {} thread{}\n",
+        r.replications,
+        format_wall_secs(r.wall_time_ms),
+        r.threads,
+        if r.threads == 1 { "" } else { "s" },
+    );
+    out.push_str(&format!(
+        "mean over the replications and its 95 % confidence interval (Student t, {} degrees of \
+         freedom)\n\n",
+        r.replications.saturating_sub(1)
+    ));
+    let mut rows = vec![[
+        "figure".to_owned(),
+        "mean".to_owned(),
+        "± 95 %".to_owned(),
+        "min".to_owned(),
+        "max".to_owned(),
+    ]];
+    for f in &r.figures {
+        let [mean, ci, min, max] = f.cells();
+        rows.push([f.label(), mean, ci, min, max]);
+    }
+    out.push_str(&align(&rows, [false, true, true, true, true]));
+    let failed: Vec<String> = r
+        .reports
+        .iter()
+        .filter(|report| !report.conservation.ok)
+        .map(|report| report.seed.to_string())
+        .collect();
+    out.push('\n');
+    if failed.is_empty() {
+        out.push_str("conservation ok in every replication\n");
+    } else {
+        out.push_str(&format!(
+            "conservation FAILED in the replications with seeds {}\n",
+            failed.join(", ")
+        ));
+    }
+    out
+}
+
+/// Runs `n` replications of `graph` to `end` and prints (or writes) what they found.
+pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Result<(), Failure> {
+    let file = args.file();
+    let base = args.seed().unwrap_or(graph.seed);
+    let seeds: Vec<u64> = (0..n as u64).map(|k| base.wrapping_add(k)).collect();
+    // Every run is built once up front, so a graph the engine refuses fails at once.
+    Simulation::new(graph, Some(base)).map_err(|e| build_error_lines(file, e))?;
+
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(n);
+    let started = Instant::now();
+    let guard = Guard::new(args, started);
+    let progress = Progress::for_replications(n);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Report, String>>>> = Mutex::new(vec![None; n]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= n {
+                        break;
+                    }
+                    let run_started = Instant::now();
+                    let outcome = Simulation::new(graph, Some(seeds[k]))
+                        .map_err(|e| format!("{e:?}"))
+                        .and_then(|mut sim| {
+                            run_at_full_speed(&mut sim, end, &Progress::hidden(), &guard)?;
+                            Ok(sim.report(run_started.elapsed().as_secs_f64() * 1000.0))
+                        });
+                    let stop = outcome.is_err();
+                    if let Ok(mut results) = results.lock() {
+                        results[k] = Some(outcome);
+                    }
+                    progress.replication_done();
+                    if stop {
+                        // A guard stopped this run; the others would meet it too.
+                        next.store(n, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    progress.finish();
+    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut reports = Vec::with_capacity(n);
+    for (k, result) in results.into_iter().enumerate() {
+        match result {
+            Some(Ok(report)) => reports.push(report),
+            Some(Err(why)) => {
+                return Err(Failure::Stopped(format!(
+                    "{}: replication {} (seed {}): {why}",
+                    file.display(),
+                    k + 1,
+                    seeds[k]
+                )));
+            }
+            None => {
+                return Err(Failure::Stopped(format!(
+                    "{}: replication {} (seed {}) did not run: an earlier one was stopped",
+                    file.display(),
+                    k + 1,
+                    seeds[k]
+                )));
+            }
+        }
+    }
+
+    let replications = Replications {
+        format: REPLICATIONS_FORMAT,
+        version: REPLICATIONS_VERSION,
+        graph: graph.name.clone(),
+        replications: n,
+        seeds,
+        sim_time_ms: reports.iter().map(|r| r.sim_time_ms).sum::<f64>() / n as f64,
+        ends: match end {
+            End::At(_) => "duration",
+            End::Idle => "idle",
+        },
+        wall_time_ms,
+        threads,
+        figures: figures(&reports),
+        reports,
+    };
+    let mut json = serde_json::to_string_pretty(&replications).unwrap_or_else(|e| {
+        format!("{{\"error\": \"the replications could not be written as JSON: {e}\"}}")
+    });
+    json.push('\n');
+    if let Some(out) = args.report_path() {
+        crate::file_io::write_atomic(out, json.as_bytes(), false).map_err(|e| {
+            Failure::Invalid(vec![format!(
+                "{}: cannot write the report: {e}",
+                out.display()
+            )])
+        })?;
+    }
+    if args.json() {
+        print_stdout(&json)?;
+    } else {
+        print_stdout(&render(&replications))?;
+    }
+    if let Some(bad) = replications.reports.iter().find(|r| !r.conservation.ok) {
+        return Err(Failure::ConservationFailed(format!(
+            "seed {}: {}",
+            bad.seed,
+            super::run::conservation_detail(bad)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles_match_the_table_and_approach_the_normal() {
+        assert_eq!(t_975(1), 12.706);
+        assert_eq!(t_975(9), 2.262);
+        assert_eq!(t_975(30), 2.042);
+        // Exact values: 2.0211 (40), 2.0003 (60), 1.9840 (100).
+        assert!((t_975(40) - 2.0211).abs() < 0.002, "{}", t_975(40));
+        assert!((t_975(60) - 2.0003).abs() < 0.001, "{}", t_975(60));
+        assert!((t_975(100) - 1.9840).abs() < 0.001, "{}", t_975(100));
+        assert!(t_975(0).is_infinite());
+    }
+
+    #[test]
+    fn a_figure_has_the_mean_and_the_student_interval_of_its_values() {
+        let f = Figure::new(None, "x", Unit::Count, vec![9.0, 10.0, 11.0, 12.0, 8.0]);
+        assert_eq!(f.mean, 10.0);
+        // Sample standard deviation √2.5; t(4) = 2.776.
+        let expected = 2.776 * (2.5f64 / 5.0).sqrt();
+        assert!((f.ci95 - expected).abs() < 1e-12, "{}", f.ci95);
+        assert_eq!((f.min, f.max), (8.0, 12.0));
+        assert_eq!(
+            f.cells(),
+            ["10.0", "± 2.0", "8.0", "12.0"].map(str::to_owned)
+        );
+        let ms = Figure::new(None, "latency", Unit::Ms, vec![9_700.0, 10_050.0, 10_400.0]);
+        assert_eq!(
+            ms.cells(),
+            ["10.05 s", "± 0.87 s", "9.70 s", "10.40 s"].map(str::to_owned)
+        );
+        let same = Figure::new(None, "created", Unit::Count, vec![5000.0; 4]);
+        assert_eq!(
+            same.cells(),
+            ["5000", "± 0", "5000", "5000"].map(str::to_owned)
+        );
+    }
+}
