@@ -64,6 +64,24 @@ struct History {
     last: Option<(MergeKey, Instant)>,
 }
 
+/// Which document, at which revision: what a view caches its work under. Revisions start
+/// again from 0 in every new document; the document number tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocStamp {
+    document: u64,
+    revision: u64,
+}
+
+impl DocStamp {
+    /// Whether both stamp one document (at any revisions).
+    pub fn same_document(&self, other: &DocStamp) -> bool {
+        self.document == other.document
+    }
+}
+
+/// Numbers documents as they are made (see [`DocStamp`]).
+static NEXT_DOCUMENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub struct Document {
     pub graph: Graph,
     /// The file the graph was read from or last saved to.
@@ -75,6 +93,8 @@ pub struct Document {
     /// Bumped by every change; compared with `saved_revision` for the unsaved mark.
     revision: u64,
     saved_revision: u64,
+    /// This document's number (see [`DocStamp`]).
+    number: u64,
 }
 
 impl Default for Document {
@@ -94,6 +114,7 @@ impl Document {
             history: History::default(),
             revision: 0,
             saved_revision: 0,
+            number: NEXT_DOCUMENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -116,6 +137,14 @@ impl Document {
     /// A number that changes whenever the graph changes (for caches).
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// This document at its current revision, distinct from every other document's.
+    pub fn stamp(&self) -> DocStamp {
+        DocStamp {
+            document: self.number,
+            revision: self.revision,
+        }
     }
 
     pub fn mark_saved(&mut self, path: PathBuf) {

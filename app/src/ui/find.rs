@@ -5,7 +5,8 @@
 use egui::{Key, Modifiers};
 use flowbench_engine::{Graph, Node};
 
-use crate::ui::AppCommand;
+use crate::ui::document::DocStamp;
+use crate::ui::{AppCommand, Document};
 
 /// Results listed at most; the window says how many match in all.
 pub const SHOWN: usize = 50;
@@ -30,8 +31,8 @@ pub struct FindState {
     pub highlighted: usize,
     /// The text field takes the keyboard on the next frame.
     focus: bool,
-    /// The last search: its query, the document revision it ran on, and what it found.
-    cache: Option<(String, u64, Matches)>,
+    /// The last search: its query, the document it ran on, and what it found.
+    cache: Option<(String, DocStamp, Matches)>,
 }
 
 impl FindState {
@@ -41,12 +42,13 @@ impl FindState {
         self.focus = true;
     }
 
-    /// The matches of the current query in `graph` (searched again only when the query or
+    /// The matches of the current query in `doc` (searched again only when the query or
     /// the document changed).
-    fn matches(&mut self, graph: &Graph, revision: u64) -> &Matches {
-        let fresh = matches!(&self.cache, Some((q, r, _)) if *q == self.query && *r == revision);
+    fn matches(&mut self, doc: &Document) -> &Matches {
+        let stamp = doc.stamp();
+        let fresh = matches!(&self.cache, Some((q, s, _)) if *q == self.query && *s == stamp);
         if !fresh {
-            self.cache = Some((self.query.clone(), revision, search(graph, &self.query)));
+            self.cache = Some((self.query.clone(), stamp, search(&doc.graph, &self.query)));
         }
         &self.cache.as_ref().expect("just filled").2
     }
@@ -131,8 +133,7 @@ fn summary(total: usize, shown: usize) -> String {
 pub fn window(
     ctx: &egui::Context,
     state: &mut FindState,
-    graph: &Graph,
-    revision: u64,
+    doc: &Document,
     commands: &mut Vec<AppCommand>,
 ) {
     if !state.open {
@@ -173,7 +174,7 @@ pub fn window(
             let (enter, escape) =
                 ui.input(|i| (i.key_pressed(Key::Enter), i.key_pressed(Key::Escape)));
             let highlighted = state.highlighted;
-            let matches = state.matches(graph, revision);
+            let matches = state.matches(doc);
             let last = matches.ids.len().saturating_sub(1);
             let mut h = highlighted.min(last);
             if down {
@@ -294,6 +295,28 @@ mod tests {
             summary(m.total, m.ids.len()),
             "1111 nodes, the first 50 listed"
         );
+    }
+
+    #[test]
+    fn another_document_at_the_same_revision_is_searched_again() {
+        let one = |id: &str| {
+            Document::new(
+                Graph {
+                    nodes: vec![node(id, NodeKind::Queue, None, None)],
+                    ..Graph::default()
+                },
+                None,
+            )
+        };
+        let mut state = FindState {
+            query: "a".to_owned(),
+            ..FindState::default()
+        };
+        let first = one("alpha");
+        assert_eq!(state.matches(&first).ids, ["alpha"]);
+        let second = one("apple");
+        assert_eq!(first.revision(), second.revision());
+        assert_eq!(state.matches(&second).ids, ["apple"]);
     }
 
     #[test]

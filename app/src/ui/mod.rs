@@ -481,13 +481,7 @@ impl eframe::App for FlowbenchApp {
         if self.show_shortcuts {
             shortcuts::window(&ctx, &mut self.show_shortcuts);
         }
-        find::window(
-            &ctx,
-            &mut self.find,
-            &self.doc.graph,
-            self.doc.revision(),
-            &mut self.commands,
-        );
+        find::window(&ctx, &mut self.find, &self.doc, &mut self.commands);
         files::dialogs_ui(self, &ctx);
         live::export::dialogs_ui(&mut self.live, &ctx, &mut self.commands);
         self.handle_commands(&ctx);

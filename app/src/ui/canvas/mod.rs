@@ -33,6 +33,7 @@ use self::geometry::Scene;
 use self::interact::{Drag, Hover, Menu, Rename};
 use self::style::Palette;
 use self::view::{Lod, View, from_graph, to_graph};
+use crate::ui::document::DocStamp;
 use crate::ui::live::{LiveSession, overlay};
 use crate::ui::{AppCommand, Document};
 
@@ -84,25 +85,8 @@ impl Default for CanvasState {
     }
 }
 
-/// What the scene was built from: the document's revision and which graph it was (a newly
-/// opened document starts again at revision 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SceneKey {
-    revision: u64,
-    nodes: (usize, usize),
-    edges: (usize, usize),
-}
-
-impl SceneKey {
-    fn of(doc: &Document) -> SceneKey {
-        let g = &doc.graph;
-        SceneKey {
-            revision: doc.revision(),
-            nodes: (g.nodes.as_ptr() as usize, g.nodes.len()),
-            edges: (g.edges.as_ptr() as usize, g.edges.len()),
-        }
-    }
-}
+/// What the scene was built from: the document and its revision.
+type SceneKey = DocStamp;
 
 impl CanvasState {
     /// Fit the whole graph into the view on the next frame.
@@ -291,14 +275,11 @@ impl CanvasState {
 
     /// Rebuilds the scene when the document changed; a newly opened document is fitted.
     fn refresh_scene(&mut self, doc: &Document) {
-        let key = SceneKey::of(doc);
+        let key = doc.stamp();
         if self.scene_key == Some(key) {
             return;
         }
-        let replaced = match self.scene_key {
-            Some(old) => key.revision < old.revision || (key.revision == 0 && old != key),
-            None => true,
-        };
+        let replaced = self.scene_key.is_none_or(|old| !old.same_document(&key));
         self.scene = Scene::build(&doc.graph, &doc.diagnostics);
         self.scene_key = Some(key);
         self.texts.clear();
