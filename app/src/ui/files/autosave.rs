@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::{AUTOSAVE_INTERVAL, DATA_DIR_ENV, Recovery};
 use crate::file_io;
 use crate::ui::Document;
+use crate::ui::document::DocStamp;
 
 const AUTOSAVE_FORMAT: &str = "flowbench.autosave";
 
@@ -36,8 +37,8 @@ pub struct Autosave {
     pub(super) dir: PathBuf,
     file: PathBuf,
     last_write: Instant,
-    /// The document revision in the file, if the file exists.
-    written: Option<u64>,
+    /// The document and revision in the file, if the file exists.
+    written: Option<DocStamp>,
     writer: Option<JoinHandle<io::Result<()>>>,
 }
 
@@ -68,7 +69,7 @@ impl Autosave {
             }
             return None;
         }
-        if self.written == Some(doc.revision()) {
+        if self.written == Some(doc.stamp()) {
             return None;
         }
         let due = self.last_write + AUTOSAVE_INTERVAL;
@@ -85,7 +86,7 @@ impl Autosave {
             std::fs::create_dir_all(&dir)?;
             file_io::write_atomic(&file, text.as_bytes(), false)
         }));
-        self.written = Some(doc.revision());
+        self.written = Some(doc.stamp());
         self.last_write = now;
         None
     }
@@ -99,7 +100,7 @@ impl Autosave {
             autosave_text(doc, SystemTime::now()).as_bytes(),
             false,
         )?;
-        self.written = Some(doc.revision());
+        self.written = Some(doc.stamp());
         self.last_write = Instant::now();
         Ok(())
     }

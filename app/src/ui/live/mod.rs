@@ -32,6 +32,7 @@ pub use self::overlay::{BreakerLive, NodeLive, edge_flow, node_overlay};
 use self::series::{RECORD_ALL_UP_TO, Series};
 use self::sync::Change;
 use crate::ui::Document;
+use crate::ui::document::DocStamp;
 
 /// How often frames come while a run goes: overlays refresh at least ten times a second.
 pub const REFRESH: Duration = Duration::from_millis(50);
@@ -250,7 +251,7 @@ pub struct LiveSession {
     refused_command: Option<String>,
     /// A config edit held back because the node has errors.
     held_back: Option<String>,
-    seen_revision: Option<u64>,
+    seen_revision: Option<DocStamp>,
     /// A run or pause the user asked for, until a snapshot shows it: (running, wall time).
     asked: Option<(bool, f64)>,
     /// Frames keep coming until this wall time (a step or an advance in flight).
@@ -422,10 +423,10 @@ impl LiveSession {
 
     /// Sends config edits to the engine; notes structural edits that need a restart.
     fn sync_edits(&mut self, doc: &Document) {
-        if self.seen_revision == Some(doc.revision()) {
+        if self.seen_revision == Some(doc.stamp()) {
             return;
         }
-        self.seen_revision = Some(doc.revision());
+        self.seen_revision = Some(doc.stamp());
         if self.cannot_start.is_some() {
             self.cannot_start = cannot_run_reason(doc);
         }
@@ -706,7 +707,7 @@ impl LiveSession {
             Ok(engine) => {
                 self.run = Some(Run::new(engine, doc.graph.clone(), seed));
                 self.series = Series::default();
-                self.seen_revision = Some(doc.revision());
+                self.seen_revision = Some(doc.stamp());
                 self.tab = BottomTab::Monitor;
                 self.awake_until = self.now + AWAKE_AFTER_COMMAND_S;
                 true

@@ -128,6 +128,27 @@ fn edits_during_a_run() {
     assert_eq!(live.running_graph().unwrap().edges.len(), 4);
 }
 
+/// A run goes on while another file is opened: the newly opened document, at revision 0
+/// like the one that started the run, is compared with the running graph all the same.
+#[test]
+fn another_document_is_compared_with_the_run() {
+    let running = Document::new(sample("mm1.json"), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&running, 1000.0);
+    poll_until(&mut live, &running, |l| paused_at(l, 1000.0));
+    assert!(live.notices().is_empty(), "{:?}", live.notices());
+
+    let opened = Document::new(sample("point-to-point.json"), None);
+    assert_eq!(opened.revision(), running.revision());
+    live.poll_at(100.0, &opened);
+    assert!(
+        matches!(live.notices().as_slice(), [Notice::GraphChanged(_)]),
+        "{:?}",
+        live.notices()
+    );
+}
+
 /// The pub/sub fan-out sample, run at full speed to 500 ms and paused there.
 fn fan_out_paused_at_half_a_second() -> (Document, LiveSession) {
     let doc = Document::new(sample("pubsub-fan-out.json"), None);
