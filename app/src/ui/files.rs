@@ -545,6 +545,8 @@ fn proceed(app: &mut FlowbenchApp, ctx: &egui::Context, then: Proceed) {
     match then {
         Proceed::New => {
             app.doc = Document::empty();
+            // A run belongs to the graph it runs: it ends with its document.
+            app.live.reset();
             app.files.stamp = None;
             app.canvas.request_fit();
         }
@@ -565,6 +567,7 @@ fn open_path(app: &mut FlowbenchApp, ctx: &egui::Context, path: &Path) {
     match open_document(path) {
         Ok(doc) => {
             app.doc = doc;
+            app.live.reset();
             app.files.stamp = DiskStamp::of(path).map(|s| (path.to_owned(), s));
             add_recent(&mut app.settings.recent, path);
             app.canvas.request_fit();

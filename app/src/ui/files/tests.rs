@@ -152,6 +152,26 @@ fn path_window_opens_a_file() {
     );
 }
 
+/// Opening another file, or a new graph, ends the live run of the one before: the new
+/// document is not shown with the old graph's numbers.
+#[test]
+fn a_replaced_document_ends_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("graph.json");
+    std::fs::write(&path, MM1).unwrap();
+    let mut harness = start(FlowbenchApp::with_document(Document::new(mm1(), None)));
+    push(&mut harness, AppCommand::ToggleRun);
+    assert!(harness.state().live.running_graph().is_some());
+    push(&mut harness, AppCommand::OpenPath(path));
+    assert!(harness.state().live.running_graph().is_none());
+    assert!(harness.state().live.notices().is_empty());
+
+    push(&mut harness, AppCommand::ToggleRun);
+    assert!(harness.state().live.running_graph().is_some());
+    push(&mut harness, AppCommand::New);
+    assert!(harness.state().live.running_graph().is_none());
+}
+
 /// Save without a file asks for one; Ctrl+S then saves to it; a file changed on disk in
 /// between is not overwritten until the user says so.
 #[test]
