@@ -83,6 +83,13 @@ fn sample(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs `flowbench run FILE args...`.
+fn run_file(file: &Path, args: &[&str]) -> Outcome {
+    let mut all = vec![OsStr::new("run"), file.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    flowbench(all)
+}
+
 /// Runs `flowbench run FILE args... --json` and returns the report, after checking it
 /// succeeded.
 fn run_report(file: &Path, args: &[&str]) -> Report {
@@ -262,21 +269,12 @@ fn replications_give_means_with_confidence_intervals() {
     let file = sample("mm1.json");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("replications.json");
-    let args = |extra: &[&str]| -> Vec<std::ffi::OsString> {
-        let mut all = vec![
-            "run".into(),
-            file.clone().into_os_string(),
-            "--duration".into(),
-            "100h".into(),
-            "--seed".into(),
-            "7".into(),
-            "--replications".into(),
-            "6".into(),
-        ];
-        all.extend(extra.iter().map(|a| a.into()));
-        all
+    let args = |extra: &[&str]| {
+        let mut all = vec!["--duration", "100h", "--seed", "7", "--replications", "6"];
+        all.extend(extra);
+        run_file(&file, &all)
     };
-    let printed = flowbench(args(&["--json", "--report", out.to_str().unwrap()]));
+    let printed = args(&["--json", "--report", out.to_str().unwrap()]);
     assert_eq!(printed.code, 0, "{}", printed.stderr);
     let json: Value = serde_json::from_str(&printed.stdout).unwrap();
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -335,7 +333,7 @@ fn replications_give_means_with_confidence_intervals() {
         )
     );
 
-    let table = flowbench(args(&[]));
+    let table = args(&[]);
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(
         table
@@ -355,6 +353,117 @@ fn replications_give_means_with_confidence_intervals() {
         table
             .stdout
             .ends_with("conservation ok in every replication\n")
+    );
+}
+
+/// `--set NODE.FIELD=V1,V2` runs one scenario per value and compares them: on M/M/1 a
+/// second worker cuts the time in system; the scenario that keeps the file's value is
+/// exactly the plain run; the JSON names what each scenario set.
+#[test]
+fn set_runs_one_scenario_per_value() {
+    let file = sample("mm1.json");
+    let outcome = run_file(
+        &file,
+        &[
+            "--duration",
+            "10h",
+            "--set",
+            "worker.concurrency=1,2",
+            "--json",
+        ],
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let sweep: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(sweep["format"], "flowbench.sweep");
+    assert_eq!(sweep["replications"], 1);
+    let scenarios = sweep["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2);
+    assert_eq!(scenarios[1]["set"], json!({"worker.concurrency": 2}));
+    let report = |k: usize| -> Report {
+        serde_json::from_value(scenarios[k]["reports"][0].clone()).unwrap()
+    };
+    let plain = run_report(&file, &["--duration", "10h"]);
+    assert_eq!(report(0).without_wall_time(), plain.without_wall_time());
+    let latency = |r: &Report| r.nodes["done"].latency_ms.unwrap().mean;
+    assert!(
+        latency(&report(1)) < latency(&report(0)) / 3.0,
+        "{} vs {}",
+        latency(&report(1)),
+        latency(&report(0))
+    );
+    assert_eq!(report(1).nodes["worker"].workers, Some(2));
+
+    let table = run_file(
+        &file,
+        &[
+            "--duration",
+            "10h",
+            "--set",
+            "worker.concurrency=1,2",
+            "--replications",
+            "3",
+        ],
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("M/M/1 queue — 2 scenarios, 3 replications each (seeds 42–44)"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        lines[2].starts_with("worker.concurrency"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("done · latency mean") && l.contains(" ± ")),
+        "{}",
+        table.stdout
+    );
+}
+
+/// What a bad --set gets: a field the node does not have or a malformed setting is a
+/// usage error (exit 2) naming it; a value the model refuses is invalid input (exit 1)
+/// naming the scenario and the node.
+#[test]
+fn bad_settings_are_refused_with_the_reason() {
+    let file = sample("mm1.json");
+    let run = |set: &str, extra: &[&str]| {
+        let mut args = vec!["--set", set];
+        args.extend(extra);
+        run_file(&file, &args)
+    };
+    let typo = run("worker.concurency=2", &[]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("no config field 'concurency'"),
+        "{}",
+        typo.stderr
+    );
+    assert!(typo.stderr.contains("concurrency"), "{}", typo.stderr);
+    let malformed = run("worker.concurrency", &[]);
+    assert_eq!(malformed.code, 2);
+    assert!(
+        malformed.stderr.contains("NODE.FIELD=VALUE"),
+        "{}",
+        malformed.stderr
+    );
+    let paced = run("worker.concurrency=1,2", &["--speed", "10"]);
+    assert_eq!(paced.code, 2);
+    assert!(paced.stderr.contains("cannot be paced"), "{}", paced.stderr);
+
+    let zero = run("worker.concurrency=1,0", &[]);
+    assert_eq!(zero.code, 1, "{}", zero.stderr);
+    let line = zero.stderr_lines()[0].to_owned();
+    assert!(
+        line.starts_with(&format!(
+            "{}: with worker.concurrency=0: node 'worker'",
+            file.display()
+        )),
+        "{line}"
     );
 }
 

@@ -12,6 +12,7 @@ pub mod load;
 mod replications;
 mod run;
 pub mod summary;
+mod sweep;
 mod validate;
 
 use std::io::Write;

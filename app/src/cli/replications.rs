@@ -108,7 +108,7 @@ impl Figure {
     /// The mean, `± half-width`, min and max as printed: in one unit chosen by the mean's
     /// size, the half-width to two significant digits and the other three to the same
     /// decimal place (digits below the interval's would be noise).
-    fn cells(&self) -> [String; 4] {
+    pub fn cells(&self) -> [String; 4] {
         let (scale, suffix) = match self.unit {
             Unit::Count | Unit::PerSecond => (1.0, ""),
             Unit::Share => (100.0, "%"),
@@ -123,9 +123,12 @@ impl Figure {
         let decimals = if ci > 0.0 && ci.is_finite() {
             (1 - ci.log10().floor() as i32).clamp(0, 6) as usize
         } else {
-            // No spread: as many decimals as two significant digits of the mean need.
+            // No spread: whole counts as they are, else as many decimals as two
+            // significant digits of the mean need.
             let m = (self.mean * scale).abs();
-            if m > 0.0 {
+            if self.unit == Unit::Count && self.mean.fract() == 0.0 {
+                0
+            } else if m > 0.0 {
                 (1 - m.log10().floor() as i32).clamp(0, 6) as usize
             } else {
                 0
@@ -341,20 +344,23 @@ pub fn render(r: &Replications) -> String {
     out
 }
 
-/// Runs `n` replications of `graph` to `end` and prints (or writes) what they found.
-pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Result<(), Failure> {
-    let file = args.file();
-    let base = args.seed().unwrap_or(graph.seed);
-    let seeds: Vec<u64> = (0..n as u64).map(|k| base.wrapping_add(k)).collect();
-    // Every run is built once up front, so a graph the engine refuses fails at once.
-    Simulation::new(graph, Some(base)).map_err(|e| build_error_lines(file, e))?;
+/// One run to make: a graph, its seed, and where it ends.
+pub struct Job<'a> {
+    pub graph: &'a Graph,
+    pub seed: u64,
+    pub end: End,
+}
 
+/// Makes the runs side by side, one per core, and gives their reports in the jobs' order
+/// (or why a guard stopped one; once one is stopped, the runs not yet begun are left out:
+/// `None`), with the number of threads used.
+pub fn run_jobs(jobs: &[Job], guard: &Guard) -> (Vec<Option<Result<Report, String>>>, usize) {
+    let n = jobs.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .min(n);
-    let started = Instant::now();
-    let guard = Guard::new(args, started);
-    let progress = Progress::for_replications(n);
+        .min(n)
+        .max(1);
+    let progress = Progress::for_runs(n);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Report, String>>>> = Mutex::new(vec![None; n]);
     std::thread::scope(|scope| {
@@ -362,21 +368,21 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
             scope.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
-                    if k >= n {
+                    let Some(job) = jobs.get(k) else {
                         break;
-                    }
+                    };
                     let run_started = Instant::now();
-                    let outcome = Simulation::new(graph, Some(seeds[k]))
-                        .map_err(|e| format!("{e:?}"))
+                    let outcome = Simulation::new(job.graph, Some(job.seed))
+                        .map_err(|e| e.to_string())
                         .and_then(|mut sim| {
-                            run_at_full_speed(&mut sim, end, &Progress::hidden(), &guard)?;
+                            run_at_full_speed(&mut sim, job.end, &Progress::hidden(), guard)?;
                             Ok(sim.report(run_started.elapsed().as_secs_f64() * 1000.0))
                         });
                     let stop = outcome.is_err();
                     if let Ok(mut results) = results.lock() {
                         results[k] = Some(outcome);
                     }
-                    progress.replication_done();
+                    progress.run_done();
                     if stop {
                         // A guard stopped this run; the others would meet it too.
                         next.store(n, Ordering::Relaxed);
@@ -386,31 +392,52 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
         }
     });
     progress.finish();
-    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
-
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut reports = Vec::with_capacity(n);
+    (results, threads)
+}
+
+/// The reports of runs that all finished; else the first that did not, named by `name`.
+pub fn finished(
+    results: Vec<Option<Result<Report, String>>>,
+    name: impl Fn(usize) -> String,
+) -> Result<Vec<Report>, Failure> {
+    let mut reports = Vec::with_capacity(results.len());
     for (k, result) in results.into_iter().enumerate() {
         match result {
             Some(Ok(report)) => reports.push(report),
-            Some(Err(why)) => {
-                return Err(Failure::Stopped(format!(
-                    "{}: replication {} (seed {}): {why}",
-                    file.display(),
-                    k + 1,
-                    seeds[k]
-                )));
-            }
+            Some(Err(why)) => return Err(Failure::Stopped(format!("{}: {why}", name(k)))),
             None => {
                 return Err(Failure::Stopped(format!(
-                    "{}: replication {} (seed {}) did not run: an earlier one was stopped",
-                    file.display(),
-                    k + 1,
-                    seeds[k]
+                    "{} did not run: an earlier run was stopped",
+                    name(k)
                 )));
             }
         }
     }
+    Ok(reports)
+}
+
+/// Runs `n` replications of `graph` to `end` and prints (or writes) what they found.
+pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Result<(), Failure> {
+    let file = args.file();
+    let base = args.seed().unwrap_or(graph.seed);
+    let seeds: Vec<u64> = (0..n as u64).map(|k| base.wrapping_add(k)).collect();
+    // Every run is built once up front, so a graph the engine refuses fails at once.
+    Simulation::new(graph, Some(base)).map_err(|e| build_error_lines(file, e))?;
+
+    let started = Instant::now();
+    let guard = Guard::new(args, started);
+    let jobs: Vec<Job> = seeds.iter().map(|&seed| Job { graph, seed, end }).collect();
+    let (results, threads) = run_jobs(&jobs, &guard);
+    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let reports = finished(results, |k| {
+        format!(
+            "{}: replication {} (seed {})",
+            file.display(),
+            k + 1,
+            seeds[k]
+        )
+    })?;
 
     let replications = Replications {
         format: REPLICATIONS_FORMAT,
@@ -428,8 +455,24 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
         figures: figures(&reports),
         reports,
     };
-    let mut json = serde_json::to_string_pretty(&replications).unwrap_or_else(|e| {
-        format!("{{\"error\": \"the replications could not be written as JSON: {e}\"}}")
+    deliver(
+        args,
+        &replications,
+        || render(&replications),
+        replications.reports.iter(),
+    )
+}
+
+/// Writes `document` to `--report`, prints it (`--json`) or else `table`, and fails with
+/// exit 3 when a run's conservation check failed.
+pub fn deliver<'a>(
+    args: &super::run::RunArgs,
+    document: &impl Serialize,
+    table: impl FnOnce() -> String,
+    mut reports: impl Iterator<Item = &'a Report>,
+) -> Result<(), Failure> {
+    let mut json = serde_json::to_string_pretty(document).unwrap_or_else(|e| {
+        format!("{{\"error\": \"the results could not be written as JSON: {e}\"}}")
     });
     json.push('\n');
     if let Some(out) = args.report_path() {
@@ -443,9 +486,9 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
     if args.json() {
         print_stdout(&json)?;
     } else {
-        print_stdout(&render(&replications))?;
+        print_stdout(&table())?;
     }
-    if let Some(bad) = replications.reports.iter().find(|r| !r.conservation.ok) {
+    if let Some(bad) = reports.find(|r| !r.conservation.ok) {
         return Err(Failure::ConservationFailed(format!(
             "seed {}: {}",
             bad.seed,

@@ -71,6 +71,11 @@ pub struct RunArgs {
         value_parser = clap::value_parser!(u16).range(2..=1000)
     )]
     replications: Option<u16>,
+    /// Sets a node's config field for a scenario: NODE.FIELD=V1,V2,… runs the graph once
+    /// per value (with several --set, once per combination) and prints the figures side by
+    /// side. Values are JSON (2, 0.5, null, {"dist": "exp", "mean_ms": 5}) or plain text.
+    #[arg(long = "set", value_name = "NODE.FIELD=V1,V2,…")]
+    set: Vec<String>,
 }
 
 impl RunArgs {
@@ -88,6 +93,14 @@ impl RunArgs {
 
     pub(super) fn json(&self) -> bool {
         self.json
+    }
+
+    pub(super) fn settings(&self) -> &[String] {
+        &self.set
+    }
+
+    pub(super) fn duration_ms(&self) -> Option<f64> {
+        self.duration
     }
 }
 
@@ -328,6 +341,23 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         )]));
     }
 
+    let batch = !args.set.is_empty() || args.replications.is_some();
+    if batch && args.speed != Speed::Max {
+        let flag = if args.set.is_empty() {
+            "--replications"
+        } else {
+            "--set"
+        };
+        return Err(Failure::Usage(format!(
+            "{flag} runs as fast as the machine can: it cannot be paced (leave out --speed, \
+             or pass --speed max)"
+        )));
+    }
+    if !args.set.is_empty() {
+        let replications = args.replications.map_or(1, usize::from);
+        return super::sweep::run(args, &graph, replications);
+    }
+
     let end = match args.duration {
         Some(ms) => End::At(ms),
         None if sim::ends_by_itself(&graph) => End::Idle,
@@ -343,13 +373,6 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     };
 
     if let Some(n) = args.replications {
-        if args.speed != Speed::Max {
-            return Err(Failure::Usage(
-                "--replications runs as fast as the machine can: it cannot be paced (leave \
-                 out --speed, or pass --speed max)"
-                    .to_owned(),
-            ));
-        }
         return super::replications::run(args, &graph, end, usize::from(n));
     }
 
@@ -529,7 +552,7 @@ impl Progress {
         Progress { bar, end, started }
     }
 
-    /// No bar (a replication among others: their bar counts whole runs).
+    /// No bar (one run among others: their bar counts whole runs).
     pub(super) fn hidden() -> Progress {
         Progress {
             bar: None,
@@ -538,13 +561,11 @@ impl Progress {
         }
     }
 
-    /// A bar counting `n` replications as they finish.
-    pub(super) fn for_replications(n: usize) -> Progress {
+    /// A bar counting `n` runs as they finish.
+    pub(super) fn for_runs(n: usize) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(n as u64);
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} replications")
-            {
+            if let Ok(style) = ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs") {
                 bar.set_style(style.progress_chars("█▌ "));
             }
             bar
@@ -556,7 +577,7 @@ impl Progress {
         }
     }
 
-    pub(super) fn replication_done(&self) {
+    pub(super) fn run_done(&self) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
