@@ -498,3 +498,47 @@ fn find_node_selects_and_centres_the_node() {
     assert!(!h.state().find.open);
     assert_eq!(h.state().doc.selection.single_node(), Some("svc-370"));
 }
+
+/// The minimap shows only while the graph does not fit; a click in it centres the view on
+/// that part of the graph; View ▸ Minimap turns it off.
+#[test]
+fn minimap_moves_the_view_and_can_be_turned_off() {
+    let nodes = (0..400)
+        .map(|i| {
+            let pos = [f64::from(i % 20) * 220.0, f64::from(i / 20) * 140.0];
+            node(&format!("svc-{i}"), NodeKind::Service, pos)
+        })
+        .collect();
+    let mut h = app(graph("four hundred", nodes, Vec::new()));
+    assert!(
+        h.state().canvas.minimap_rect().is_none(),
+        "fitted: no minimap"
+    );
+
+    h.state_mut()
+        .commands
+        .push(flowbench::ui::AppCommand::FocusNode("svc-0".into()));
+    h.run();
+    h.run();
+    let map = h
+        .state()
+        .canvas
+        .minimap_rect()
+        .expect("zoomed in: a minimap");
+    h.get_by_label("minimap");
+    let canvas = h.state().canvas.rect();
+    assert!(canvas.contains_rect(map), "{map:?} in {canvas:?}");
+
+    // A click near the minimap's lower right corner brings the last node into view.
+    let corner = map.right_bottom() - vec2(8.0, 8.0);
+    drag(&mut h, corner, corner);
+    let last = h.state().canvas.screen_pos_of_node("svc-399").unwrap();
+    assert!(canvas.contains(last), "{last:?} not in {canvas:?}");
+
+    h.get_by_label("View").click();
+    h.run();
+    h.get_by_label("Minimap").click();
+    h.run();
+    assert!(h.state().canvas.minimap_hidden());
+    assert!(h.state().canvas.minimap_rect().is_none());
+}

@@ -391,6 +391,14 @@ impl FlowbenchApp {
                         ui.close();
                     }
                 }
+                let mut minimap = !self.canvas.minimap_hidden();
+                if ui
+                    .checkbox(&mut minimap, "Minimap")
+                    .on_hover_text("An overview in the corner while the graph does not fit")
+                    .changed()
+                {
+                    self.canvas.set_minimap_hidden(!minimap);
+                }
                 ui.separator();
                 theme::menu_ui(ui);
             });

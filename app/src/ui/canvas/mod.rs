@@ -5,6 +5,7 @@
 //! - [`draw`]: painting, culled to what is on screen; [`interact`]: selection, dragging,
 //!   connecting, menus, renaming in place.
 //! - [`svg`] and [`export`]: the graph as an SVG file and as a PNG of the canvas.
+//! - [`minimap`]: the overview in the corner while the graph does not fit.
 //!
 //! Only what is on screen is drawn and registered as a widget, so the cost of a frame follows
 //! the visible part of the graph; the scene (boxes, summaries, diagnostics) is rebuilt only
@@ -15,6 +16,7 @@ pub mod export;
 pub mod geometry;
 mod icons;
 mod interact;
+mod minimap;
 pub mod style;
 pub mod summary;
 pub mod svg;
@@ -64,6 +66,7 @@ pub struct CanvasState {
     capture: Capture,
     /// Indices of the nodes on screen this frame (kept to reuse its allocation).
     visible: Vec<usize>,
+    minimap: minimap::Minimap,
 }
 
 impl Default for CanvasState {
@@ -81,6 +84,7 @@ impl Default for CanvasState {
             rename: None,
             capture: Capture::default(),
             visible: Vec::new(),
+            minimap: minimap::Minimap::default(),
         }
     }
 }
@@ -107,6 +111,21 @@ impl CanvasState {
 
     pub fn zoom(&self) -> f32 {
         self.view.zoom
+    }
+
+    pub fn minimap_hidden(&self) -> bool {
+        self.minimap.hidden
+    }
+
+    pub fn set_minimap_hidden(&mut self, hidden: bool) {
+        self.minimap.hidden = hidden;
+    }
+
+    /// Where the minimap is on screen, as of the last frame (none while the graph fits).
+    pub fn minimap_rect(&self) -> Option<Rect> {
+        self.minimap
+            .placement(&self.view, &self.scene)
+            .map(|p| p.rect)
     }
 
     /// World position at the centre of the view (where a clicked palette item lands).
@@ -242,6 +261,12 @@ impl CanvasState {
             let live_active = live.is_some_and(LiveSession::is_active);
             self.context_menu(ui, id, doc, live_active, commands);
             self.rename_ui(ui, id, doc, &palette);
+            let before = self.view.center;
+            self.minimap
+                .ui(ui, id, doc.stamp(), &mut self.view, &self.scene, &palette);
+            if self.view.center != before {
+                ui.ctx().request_repaint();
+            }
         }
         self.capture.end_frame(ui.ctx(), rect);
     }
