@@ -456,18 +456,24 @@ fn delete_duplicate_copy_paste() {
     assert_eq!(status(&h).as_deref(), Some("Pasted 2 nodes"));
 }
 
-/// Ctrl+F on a graph too big to read when fitted: typing narrows the list, Down moves to
-/// the second result, Enter selects that node, closes the window and centres the view on
-/// the node at 100 %, where its name is drawn.
-#[test]
-fn find_node_selects_and_centres_the_node() {
+/// 400 services on a 20 × 20 grid (`svc-0` … `svc-399`), unconnected: too many to read
+/// when fitted into the window.
+fn four_hundred_services() -> Graph {
     let nodes = (0..400)
         .map(|i| {
             let pos = [f64::from(i % 20) * 220.0, f64::from(i / 20) * 140.0];
             node(&format!("svc-{i}"), NodeKind::Service, pos)
         })
         .collect();
-    let mut h = app(graph("four hundred", nodes, Vec::new()));
+    graph("four hundred", nodes, Vec::new())
+}
+
+/// Ctrl+F on a graph too big to read when fitted: typing narrows the list, Down moves to
+/// the second result, Enter selects that node, closes the window and centres the view on
+/// the node at 100 %, where its name is drawn.
+#[test]
+fn find_node_selects_and_centres_the_node() {
+    let mut h = app(four_hundred_services());
     shortcut(&mut h, Modifiers::NONE, Key::F);
     assert!(h.state().canvas.zoom() < 0.4, "fitted, names are not drawn");
 
@@ -503,13 +509,7 @@ fn find_node_selects_and_centres_the_node() {
 /// that part of the graph; View ▸ Minimap turns it off.
 #[test]
 fn minimap_moves_the_view_and_can_be_turned_off() {
-    let nodes = (0..400)
-        .map(|i| {
-            let pos = [f64::from(i % 20) * 220.0, f64::from(i / 20) * 140.0];
-            node(&format!("svc-{i}"), NodeKind::Service, pos)
-        })
-        .collect();
-    let mut h = app(graph("four hundred", nodes, Vec::new()));
+    let mut h = app(four_hundred_services());
     assert!(
         h.state().canvas.minimap_rect().is_none(),
         "fitted: no minimap"
