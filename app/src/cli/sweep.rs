@@ -198,8 +198,9 @@ pub fn render(sweep: &Sweep, settings: &[Setting]) -> String {
         format!("seed {}", sweep.seeds.first().copied().unwrap_or(0))
     };
     let mut out = format!(
-        "{name} — {} scenarios, {runs} — {} on {} thread{}\n",
+        "{name} — {} scenario{}, {runs} — {} on {} thread{}\n",
         sweep.scenarios.len(),
+        if sweep.scenarios.len() == 1 { "" } else { "s" },
         format_wall_secs(sweep.wall_time_ms),
         sweep.threads,
         if sweep.threads == 1 { "" } else { "s" },
