@@ -39,7 +39,7 @@ pub struct Figure {
     pub name: String,
     pub unit: Unit,
     pub mean: f64,
-    /// Half-width of the 95 % confidence interval of the mean.
+    /// Half-width of the 95 % confidence interval of the mean; NaN (JSON null) for one run.
     pub ci95: f64,
     pub min: f64,
     pub max: f64,
@@ -91,8 +91,13 @@ impl Figure {
     fn new(node: Option<&str>, name: &str, unit: Unit, values: Vec<f64>) -> Figure {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        let ci95 = t_975(values.len().saturating_sub(1)) * (var / n).sqrt();
+        let ci95 = if values.len() < 2 {
+            // One run gives no interval (written as null in JSON).
+            f64::NAN
+        } else {
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            t_975(values.len() - 1) * (var / n).sqrt()
+        };
         Figure {
             node: node.map(str::to_owned),
             name: name.to_owned(),
