@@ -542,3 +542,54 @@ fn minimap_moves_the_view_and_can_be_turned_off() {
     assert!(h.state().canvas.minimap_hidden());
     assert!(h.state().canvas.minimap_rect().is_none());
 }
+
+/// Replicate… in the run bar runs the graph N times, with the run bar's seed onwards, and
+/// lists each figure's mean and interval; each run is the headless run of its seed.
+#[test]
+fn replications_window_runs_the_seeds_and_shows_intervals() {
+    let graph = pipeline();
+    let mut h = app(graph.clone());
+    h.get_by_label("Replicate…").click();
+    h.run();
+    assert!(h.state().replicate.open);
+    assert_eq!(
+        h.state().replicate.duration,
+        "1h",
+        "an endless producer: a duration"
+    );
+    h.state_mut().replicate.duration = "10m".to_owned();
+    h.state_mut().replicate.runs = 4;
+    h.get_by_label("Run replications").click();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while h.state().replicate.outcome.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replications did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run();
+    }
+    let outcome = h.state().replicate.outcome.clone().unwrap().unwrap();
+    assert_eq!(outcome.runs, 4);
+    let delivered = outcome
+        .figures
+        .iter()
+        .find(|f| f.node.is_none() && f.name == "delivered")
+        .unwrap();
+    let headless: Vec<f64> = (0..4)
+        .map(|k| {
+            let options = flowbench_engine::sim::RunOptions {
+                duration_ms: Some(600_000.0),
+                seed: Some(graph.seed + k),
+            };
+            flowbench_engine::sim::run(&graph, &options)
+                .unwrap()
+                .totals
+                .delivered as f64
+        })
+        .collect();
+    assert_eq!(delivered.values, headless);
+    assert!(delivered.ci95.is_finite());
+    h.get_by_label("done · latency mean");
+    h.get_by_label("Copy");
+}

@@ -5,12 +5,12 @@
 //! error (clap); 3 a run whose conservation check failed (an engine fault, not the user's);
 //! 4 a run stopped early by its memory ceiling or `--timeout`.
 
-mod duration;
+pub(crate) mod duration;
 mod export;
 mod import;
 pub mod load;
-mod replications;
-mod run;
+pub(crate) mod replications;
+pub(crate) mod run;
 pub mod summary;
 mod sweep;
 mod validate;

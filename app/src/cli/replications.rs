@@ -148,7 +148,7 @@ impl Figure {
         ]
     }
 
-    fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match &self.node {
             Some(node) => format!("{node} · {}", self.name),
             None => self.name.clone(),
@@ -350,6 +350,7 @@ pub fn render(r: &Replications) -> String {
 }
 
 /// One run to make: a graph, its seed, and where it ends.
+#[derive(Clone, Copy)]
 pub struct Job<'a> {
     pub graph: &'a Graph,
     pub seed: u64,
@@ -358,14 +359,17 @@ pub struct Job<'a> {
 
 /// Makes the runs side by side, one per core, and gives their reports in the jobs' order
 /// (or why a guard stopped one; once one is stopped, the runs not yet begun are left out:
-/// `None`), with the number of threads used.
-pub fn run_jobs(jobs: &[Job], guard: &Guard) -> (Vec<Option<Result<Report, String>>>, usize) {
+/// `None`), with the number of threads used. `done` is called as each run ends.
+pub fn run_jobs(
+    jobs: &[Job],
+    guard: &Guard,
+    done: &(dyn Fn() + Sync),
+) -> (Vec<Option<Result<Report, String>>>, usize) {
     let n = jobs.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(n)
         .max(1);
-    let progress = Progress::for_runs(n);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Report, String>>>> = Mutex::new(vec![None; n]);
     std::thread::scope(|scope| {
@@ -387,7 +391,7 @@ pub fn run_jobs(jobs: &[Job], guard: &Guard) -> (Vec<Option<Result<Report, Strin
                     if let Ok(mut results) = results.lock() {
                         results[k] = Some(outcome);
                     }
-                    progress.run_done();
+                    done();
                     if stop {
                         // A guard stopped this run; the others would meet it too.
                         next.store(n, Ordering::Relaxed);
@@ -396,7 +400,6 @@ pub fn run_jobs(jobs: &[Job], guard: &Guard) -> (Vec<Option<Result<Report, Strin
             });
         }
     });
-    progress.finish();
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     (results, threads)
 }
@@ -433,7 +436,9 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
     let started = Instant::now();
     let guard = Guard::new(args, started);
     let jobs: Vec<Job> = seeds.iter().map(|&seed| Job { graph, seed, end }).collect();
-    let (results, threads) = run_jobs(&jobs, &guard);
+    let progress = Progress::for_runs(jobs.len());
+    let (results, threads) = run_jobs(&jobs, &guard, &|| progress.run_done());
+    progress.finish();
     let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
     let reports = finished(results, |k| {
         format!(

@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use flowbench_engine::broker::{Hub, LinkState};
@@ -107,11 +109,13 @@ impl RunArgs {
 /// Events between two looks at the guards (wall clock, resident memory).
 const GUARD_EVERY: u64 = 1 << 17;
 
-/// What ends a run early: a wall-clock timeout and a memory ceiling.
-pub(super) struct Guard {
+/// What ends a run early: a wall-clock timeout, a memory ceiling, and (in the designer) the
+/// user's Cancel.
+pub struct Guard {
     started: Instant,
     timeout: Option<Duration>,
     max_memory: Option<u64>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Guard {
@@ -120,10 +124,31 @@ impl Guard {
             started,
             timeout: args.timeout.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
             max_memory: args.max_memory.or_else(default_memory_ceiling),
+            cancel: None,
+        }
+    }
+
+    /// No timeout, the default memory ceiling, and a flag that stops the runs when set.
+    pub fn cancellable(cancel: Arc<AtomicBool>) -> Guard {
+        Guard {
+            started: Instant::now(),
+            timeout: None,
+            max_memory: default_memory_ceiling(),
+            cancel: Some(cancel),
         }
     }
 
     fn check(&self, sim: &Simulation) -> Result<(), String> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(format!(
+                "cancelled at simulated {}",
+                summary::format_sim_duration(sim.now_ms())
+            ));
+        }
         if let Some(timeout) = self.timeout
             && self.started.elapsed() >= timeout
         {
@@ -230,7 +255,7 @@ fn parse_speed(text: &str) -> Result<Speed, String> {
 
 /// Where a run stops.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum End {
+pub enum End {
     /// At this simulated time.
     At(f64),
     /// When no event is left (every limit reached and every message settled).

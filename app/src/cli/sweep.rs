@@ -417,7 +417,9 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
         .collect();
     let started = Instant::now();
     let guard = Guard::new(args, started);
-    let (results, threads) = run_jobs(&jobs, &guard);
+    let progress = super::run::Progress::for_runs(jobs.len());
+    let (results, threads) = run_jobs(&jobs, &guard, &|| progress.run_done());
+    progress.finish();
     let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut reports = finished(results, |k| {
         format!(

@@ -12,6 +12,7 @@ pub mod find;
 pub mod inspector;
 pub mod live;
 pub mod palette;
+pub mod replicate;
 pub mod shortcuts;
 pub mod theme;
 
@@ -70,6 +71,8 @@ pub enum AppCommand {
     AutoLayout,
     /// Open the Find node window (or give it the keyboard).
     Find,
+    /// Open the Replications window.
+    ShowReplications,
     /// Select node `id` and centre the view on it.
     FocusNode(String),
     /// Select edge `index` and centre the view on it.
@@ -117,6 +120,8 @@ pub struct FlowbenchApp {
     pub show_shortcuts: bool,
     /// The Find node window.
     pub find: find::FindState,
+    /// The Replications window and its runs.
+    pub replicate: replicate::ReplicateState,
     /// The last status message and when it was shown.
     pub status: Option<(String, f64)>,
     /// The window title last sent, to send it again only when it changes.
@@ -162,6 +167,7 @@ impl FlowbenchApp {
             commands: Vec::new(),
             show_shortcuts: false,
             find: find::FindState::default(),
+            replicate: replicate::ReplicateState::default(),
             status: None,
             title: String::new(),
             start_run: None,
@@ -233,6 +239,7 @@ impl FlowbenchApp {
             }
             AppCommand::FitView => self.canvas.request_fit(),
             AppCommand::Find => self.find.show(),
+            AppCommand::ShowReplications => self.replicate.show(&self.doc.graph),
             AppCommand::FocusNode(id) => {
                 if self.doc.node(&id).is_some() {
                     self.doc.selection = Selection::only_node(&id);
@@ -490,6 +497,7 @@ impl eframe::App for FlowbenchApp {
             shortcuts::window(&ctx, &mut self.show_shortcuts);
         }
         find::window(&ctx, &mut self.find, &self.doc, &mut self.commands);
+        replicate::window(&ctx, &mut self.replicate, &self.doc, &self.live);
         files::dialogs_ui(self, &ctx);
         live::export::dialogs_ui(&mut self.live, &ctx, &mut self.commands);
         self.handle_commands(&ctx);

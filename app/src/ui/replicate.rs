@@ -1,0 +1,324 @@
+//! Replications in the designer: the graph as it is, run N times with the seeds S … S+N−1
+//! (S: the run bar's seed) at full speed on every core beside the window, and each figure's
+//! mean with its 95 % interval, min and max: what `flowbench run --replications N` prints.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use flowbench_engine::sim::{self, DEFAULT_HORIZON_MS};
+use flowbench_engine::{Graph, Report};
+
+use crate::cli::duration::parse_duration_ms;
+use crate::cli::replications::{Figure, Job, figures, run_jobs};
+use crate::cli::run::{End, Guard};
+use crate::cli::summary::{format_sim_duration, format_wall_secs};
+use crate::ui::Document;
+use crate::ui::live::LiveSession;
+
+/// Replications a window offers at most.
+const MAX_RUNS: u32 = 1000;
+
+/// The Replications window's state.
+pub struct ReplicateState {
+    pub open: bool,
+    /// How many runs.
+    pub runs: u32,
+    /// Simulated time per run as typed (`90s`, `1h`); empty: until done, for a graph that
+    /// ends by itself.
+    pub duration: String,
+    running: Option<Running>,
+    /// The last result (or why it has none), for the graph it ran.
+    pub outcome: Option<Result<Outcome, String>>,
+}
+
+impl Default for ReplicateState {
+    fn default() -> Self {
+        ReplicateState {
+            open: false,
+            runs: 10,
+            duration: String::new(),
+            running: None,
+            outcome: None,
+        }
+    }
+}
+
+struct Running {
+    n: usize,
+    finished: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+    first_seed: u64,
+    handle: JoinHandle<Result<Vec<Report>, String>>,
+}
+
+/// What a set of replications found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub figures: Vec<Figure>,
+    pub runs: usize,
+    pub first_seed: u64,
+    pub sim_time_ms: f64,
+    pub wall_time_ms: f64,
+}
+
+impl ReplicateState {
+    /// Opens the window, with a duration suited to `graph` when none is typed yet.
+    pub fn show(&mut self, graph: &Graph) {
+        self.open = true;
+        if self.duration.trim().is_empty() && !sim::ends_by_itself(graph) {
+            self.duration = "1h".to_owned();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Starts `runs` replications of `graph` from `first_seed` on a thread of their own.
+    pub fn start(&mut self, graph: &Graph, first_seed: u64, ctx: &egui::Context) {
+        let end = match self.duration.trim() {
+            "" if sim::ends_by_itself(graph) => End::Idle,
+            "" => End::At(DEFAULT_HORIZON_MS),
+            text => match parse_duration_ms(text) {
+                Ok(ms) => End::At(ms),
+                Err(why) => {
+                    self.outcome = Some(Err(format!("Duration: {why}")));
+                    return;
+                }
+            },
+        };
+        let n = self.runs.clamp(2, MAX_RUNS) as usize;
+        let finished = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let graph = graph.clone();
+        let ctx = ctx.clone();
+        let (counter, stop) = (Arc::clone(&finished), Arc::clone(&cancel));
+        let handle = std::thread::spawn(move || {
+            let seeds: Vec<u64> = (0..n as u64).map(|k| first_seed.wrapping_add(k)).collect();
+            let jobs: Vec<Job> = seeds
+                .iter()
+                .map(|&seed| Job {
+                    graph: &graph,
+                    seed,
+                    end,
+                })
+                .collect();
+            let guard = Guard::cancellable(stop);
+            let (results, _) = run_jobs(&jobs, &guard, &|| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                ctx.request_repaint();
+            });
+            let mut reports = Vec::with_capacity(n);
+            for (k, result) in results.into_iter().enumerate() {
+                match result {
+                    Some(Ok(report)) => reports.push(report),
+                    Some(Err(why)) => {
+                        return Err(format!("Replication {} (seed {}): {why}", k + 1, seeds[k]));
+                    }
+                    None => return Err("Stopped before every replication ran".to_owned()),
+                }
+            }
+            ctx.request_repaint();
+            Ok(reports)
+        });
+        self.outcome = None;
+        self.running = Some(Running {
+            n,
+            finished,
+            cancel,
+            started: Instant::now(),
+            first_seed,
+            handle,
+        });
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(running) = &self.running {
+            running.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes in the result once the runs are over.
+    pub fn poll(&mut self) {
+        if !self
+            .running
+            .as_ref()
+            .is_some_and(|r| r.handle.is_finished())
+        {
+            return;
+        }
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let wall_time_ms = running.started.elapsed().as_secs_f64() * 1000.0;
+        self.outcome = Some(match running.handle.join() {
+            Ok(Ok(reports)) => Ok(Outcome {
+                figures: figures(&reports),
+                runs: running.n,
+                first_seed: running.first_seed,
+                sim_time_ms: reports.iter().map(|r| r.sim_time_ms).sum::<f64>()
+                    / reports.len().max(1) as f64,
+                wall_time_ms,
+            }),
+            Ok(Err(why)) => Err(why),
+            Err(_) => Err("The replications failed inside the engine".to_owned()),
+        });
+    }
+
+    /// How many runs are done, of how many, while they go on.
+    pub fn progress(&self) -> Option<(usize, usize)> {
+        self.running
+            .as_ref()
+            .map(|r| (r.finished.load(Ordering::Relaxed), r.n))
+    }
+}
+
+/// The figures as tab-separated text (figure, mean, ± 95 %, min, max), for the clipboard.
+pub fn as_text(outcome: &Outcome) -> String {
+    let mut text = "figure\tmean\t± 95 %\tmin\tmax\n".to_owned();
+    for f in &outcome.figures {
+        let [mean, ci, min, max] = f.cells();
+        text.push_str(&format!("{}\t{mean}\t{ci}\t{min}\t{max}\n", f.label()));
+    }
+    text
+}
+
+/// The Replications window, when open.
+pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, live: &LiveSession) {
+    state.poll();
+    if !state.open {
+        return;
+    }
+    let mut open = true;
+    egui::Window::new("Replications")
+        .open(&mut open)
+        .collapsible(false)
+        .default_width(520.0)
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(egui::pos2(ctx.content_rect().center().x, 90.0))
+        .show(ctx, |ui| {
+            ui.label(
+                "Runs the graph as it is several times, each with its own seed, at full speed \
+                 on every core, and shows each figure's mean with its 95 % confidence interval.",
+            );
+            ui.add_space(4.0);
+            let first_seed = live.seed_for(&doc.graph);
+            let blocked = if doc.has_errors() {
+                Some("Fix the graph's errors first (see Problems)")
+            } else if !doc.graph.brokered().is_empty() {
+                Some("Channels on a broker run live only")
+            } else {
+                None
+            };
+            egui::Grid::new("replicate.settings")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    let label = ui.label("Runs");
+                    ui.add_enabled(
+                        !state.is_running(),
+                        egui::DragValue::new(&mut state.runs).range(2..=MAX_RUNS),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                    let label = ui.label("Duration");
+                    ui.add_enabled(
+                        !state.is_running(),
+                        egui::TextEdit::singleline(&mut state.duration)
+                            .hint_text("until done")
+                            .desired_width(100.0),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text("Simulated time per run: 90s, 10m, 1h; empty: until done");
+                    ui.end_row();
+                    ui.label("Seeds");
+                    ui.label(format!(
+                        "{first_seed} … {}",
+                        first_seed.wrapping_add(u64::from(state.runs.max(2)) - 1)
+                    ));
+                    ui.end_row();
+                });
+            ui.horizontal(|ui| {
+                if let Some((done, n)) = state.progress() {
+                    ui.spinner();
+                    ui.label(format!("{done} of {n} runs done"));
+                    if ui.button("Cancel").clicked() {
+                        state.cancel();
+                    }
+                } else {
+                    let run = ui
+                        .add_enabled(blocked.is_none(), egui::Button::new("Run replications"))
+                        .on_disabled_hover_text(blocked.unwrap_or_default());
+                    if run.clicked() {
+                        state.start(&doc.graph, first_seed, ctx);
+                    }
+                    if let Some(why) = blocked {
+                        ui.weak(why);
+                    }
+                }
+            });
+            ui.separator();
+            match &state.outcome {
+                None => {
+                    ui.weak("No result yet.");
+                }
+                Some(Err(why)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, why);
+                }
+                Some(Ok(outcome)) => outcome_ui(ui, outcome),
+            }
+        });
+    if !open {
+        state.cancel();
+        state.open = false;
+    }
+}
+
+fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} runs (seeds {} …), {} simulated each, in {}",
+            outcome.runs,
+            outcome.first_seed,
+            format_sim_duration(outcome.sim_time_ms),
+            format_wall_secs(outcome.wall_time_ms)
+        ));
+        if ui
+            .button("Copy")
+            .on_hover_text("Copy the table as tab-separated text")
+            .clicked()
+        {
+            ui.ctx().copy_text(as_text(outcome));
+        }
+    });
+    egui::ScrollArea::vertical()
+        .max_height(360.0)
+        .min_scrolled_height(320.0)
+        .show(ui, |ui| {
+            egui::Grid::new("replicate.figures")
+                .striped(true)
+                .num_columns(5)
+                .show(ui, |ui| {
+                    ui.strong("figure");
+                    for heading in ["mean", "± 95 %", "min", "max"] {
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            ui.strong(heading)
+                        });
+                    }
+                    ui.end_row();
+                    for f in &outcome.figures {
+                        let [mean, ci, min, max] = f.cells();
+                        ui.label(f.label());
+                        for cell in [mean, ci, min, max] {
+                            ui.with_layout(
+                                egui::Layout::right_to_left(egui::Align::Center),
+                                |ui| ui.monospace(cell),
+                            );
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+}
