@@ -592,4 +592,9 @@ fn replications_window_runs_the_seeds_and_shows_intervals() {
     assert!(delivered.ci95.is_finite());
     h.get_by_label("done · latency mean");
     h.get_by_label("Copy");
+
+    // An edit afterwards: the numbers stay, marked as those of an earlier graph.
+    h.state_mut().doc.add_node(NodeKind::Sink, [900.0, 0.0]);
+    h.run();
+    h.get_by_label("The graph changed since these runs: run again for its numbers.");
 }

@@ -15,6 +15,7 @@ use crate::cli::replications::{Figure, Job, figures, run_jobs};
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
 use crate::ui::Document;
+use crate::ui::document::DocStamp;
 use crate::ui::live::LiveSession;
 
 /// Replications a window offers at most.
@@ -47,6 +48,7 @@ impl Default for ReplicateState {
 
 struct Running {
     n: usize,
+    stamp: DocStamp,
     finished: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
     started: Instant,
@@ -57,6 +59,8 @@ struct Running {
 /// What a set of replications found.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The document, at the revision that ran.
+    pub stamp: DocStamp,
     pub figures: Vec<Figure>,
     pub runs: usize,
     pub first_seed: u64,
@@ -77,8 +81,10 @@ impl ReplicateState {
         self.running.is_some()
     }
 
-    /// Starts `runs` replications of `graph` from `first_seed` on a thread of their own.
-    pub fn start(&mut self, graph: &Graph, first_seed: u64, ctx: &egui::Context) {
+    /// Starts `runs` replications of `doc`'s graph from `first_seed` on a thread of their
+    /// own.
+    pub fn start(&mut self, doc: &Document, first_seed: u64, ctx: &egui::Context) {
+        let graph = &doc.graph;
         let end = match self.duration.trim() {
             "" if sim::ends_by_itself(graph) => End::Idle,
             "" => End::At(DEFAULT_HORIZON_MS),
@@ -127,6 +133,7 @@ impl ReplicateState {
         self.outcome = None;
         self.running = Some(Running {
             n,
+            stamp: doc.stamp(),
             finished,
             cancel,
             started: Instant::now(),
@@ -156,6 +163,7 @@ impl ReplicateState {
         let wall_time_ms = running.started.elapsed().as_secs_f64() * 1000.0;
         self.outcome = Some(match running.handle.join() {
             Ok(Ok(reports)) => Ok(Outcome {
+                stamp: running.stamp,
                 figures: figures(&reports),
                 runs: running.n,
                 first_seed: running.first_seed,
@@ -252,7 +260,7 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
                         .add_enabled(blocked.is_none(), egui::Button::new("Run replications"))
                         .on_disabled_hover_text(blocked.unwrap_or_default());
                     if run.clicked() {
-                        state.start(&doc.graph, first_seed, ctx);
+                        state.start(doc, first_seed, ctx);
                     }
                     if let Some(why) = blocked {
                         ui.weak(why);
@@ -267,7 +275,15 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
                 Some(Err(why)) => {
                     ui.colored_label(ui.visuals().error_fg_color, why);
                 }
-                Some(Ok(outcome)) => outcome_ui(ui, outcome),
+                Some(Ok(outcome)) => {
+                    if outcome.stamp != doc.stamp() {
+                        ui.colored_label(
+                            ui.visuals().warn_fg_color,
+                            "The graph changed since these runs: run again for its numbers.",
+                        );
+                    }
+                    outcome_ui(ui, outcome);
+                }
             }
         });
     if !open {
