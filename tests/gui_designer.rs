@@ -543,6 +543,22 @@ fn minimap_moves_the_view_and_can_be_turned_off() {
     assert!(h.state().canvas.minimap_rect().is_none());
 }
 
+/// Clicks Run replications and waits for the outcome.
+fn run_replications(h: &mut App) -> flowbench::ui::replicate::Outcome {
+    h.get_by_label("Run replications").click();
+    h.run();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while h.state().replicate.is_running() || h.state().replicate.outcome.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runs did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.run();
+    }
+    h.state().replicate.outcome.clone().unwrap().unwrap()
+}
+
 /// Replicate… in the run bar runs the graph N times, with the run bar's seed onwards, and
 /// lists each figure's mean and interval; each run is the headless run of its seed.
 #[test]
@@ -559,20 +575,11 @@ fn replications_window_runs_the_seeds_and_shows_intervals() {
     );
     h.state_mut().replicate.duration = "10m".to_owned();
     h.state_mut().replicate.runs = 4;
-    h.get_by_label("Run replications").click();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while h.state().replicate.outcome.is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "replications did not finish"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        h.run();
-    }
-    let outcome = h.state().replicate.outcome.clone().unwrap().unwrap();
+    let outcome = run_replications(&mut h);
     assert_eq!(outcome.runs, 4);
-    let delivered = outcome
-        .figures
+    assert_eq!(outcome.scenarios.len(), 1);
+    let delivered = outcome.scenarios[0]
+        .1
         .iter()
         .find(|f| f.node.is_none() && f.name == "delivered")
         .unwrap();
@@ -597,4 +604,27 @@ fn replications_window_runs_the_seeds_and_shows_intervals() {
     h.state_mut().doc.add_node(NodeKind::Sink, [900.0, 0.0]);
     h.run();
     h.get_by_label("The graph changed since these runs: run again for its numbers.");
+
+    // Varying the worker's concurrency: both scenarios side by side, a second worker
+    // shortening the time in system.
+    h.state_mut().replicate.vary = "worker.concurrency=1,2".to_owned();
+    let outcome = run_replications(&mut h);
+    let labels: Vec<&str> = outcome.scenarios.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["worker.concurrency=1", "worker.concurrency=2"]);
+    let latency = |k: usize| {
+        outcome.scenarios[k]
+            .1
+            .iter()
+            .find(|f| f.node.as_deref() == Some("done") && f.name == "latency mean")
+            .unwrap()
+            .mean
+    };
+    assert!(latency(1) < latency(0), "{} vs {}", latency(1), latency(0));
+    h.get_by_label("worker.concurrency=2");
+
+    h.state_mut().replicate.vary = "worker.concurency=2".to_owned();
+    h.get_by_label("Run replications").click();
+    h.run();
+    let why = h.state().replicate.outcome.clone().unwrap().unwrap_err();
+    assert!(why.contains("no config field 'concurency'"), "{why}");
 }

@@ -12,7 +12,7 @@ pub mod load;
 pub(crate) mod replications;
 pub(crate) mod run;
 pub mod summary;
-mod sweep;
+pub(crate) mod sweep;
 mod validate;
 
 use std::io::Write;

@@ -345,6 +345,70 @@ fn end_of(duration: Option<f64>, graph: &Graph, noted: &mut bool, file: &Path) -
     }
 }
 
+/// Why scenarios could not be built: a setting that names nothing (a usage error), or
+/// scenario graphs the model refuses (one line per problem, `with NODE.FIELD=V: …`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScenarioError {
+    Usage(String),
+    Invalid(Vec<String>),
+}
+
+/// One scenario: what it set, as a label, and its graph.
+pub struct ScenarioGraph {
+    pub set: serde_json::Map<String, Value>,
+    /// `worker.concurrency=2, q.capacity=10`.
+    pub label: String,
+    pub graph: Graph,
+}
+
+/// Every combination of `settings` applied to `graph`, each checked as a file would be.
+/// `runs` is the number of runs per scenario, for the limits.
+pub fn build_scenarios(
+    graph: &Graph,
+    settings: &[Setting],
+    runs: usize,
+) -> Result<Vec<ScenarioGraph>, ScenarioError> {
+    let combos = combinations(settings);
+    if combos.len() > MAX_SCENARIOS || combos.len() * runs > MAX_RUNS {
+        return Err(ScenarioError::Usage(format!(
+            "--set: {} scenarios × {runs} runs is more than a sweep makes (at most \
+             {MAX_SCENARIOS} scenarios and {MAX_RUNS} runs)",
+            combos.len()
+        )));
+    }
+    let base = serde_json::to_value(graph).map_err(|e| ScenarioError::Usage(e.to_string()))?;
+    let mut out = Vec::with_capacity(combos.len());
+    for combo in &combos {
+        let mut value = base.clone();
+        let mut set = serde_json::Map::new();
+        for (setting, v) in settings.iter().zip(combo) {
+            value = apply(&value, setting, v).map_err(ScenarioError::Usage)?;
+            set.insert(setting.name.clone(), (*v).clone());
+        }
+        let label = set
+            .iter()
+            .map(|(k, v)| format!("{k}={}", show_value(v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let scenario = Graph::from_json_str(&value.to_string())
+            .map_err(|e| ScenarioError::Invalid(vec![format!("with {label}: {e}")]))?;
+        let errors: Vec<String> = flowbench_engine::validate(&scenario)
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d: &Diagnostic| format!("with {label}: {d}"))
+            .collect();
+        if !errors.is_empty() {
+            return Err(ScenarioError::Invalid(errors));
+        }
+        out.push(ScenarioGraph {
+            set,
+            label,
+            graph: scenario,
+        });
+    }
+    Ok(out)
+}
+
 /// Runs every scenario of `args.set` on `graph` and prints (or writes) the comparison.
 pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Failure> {
     let file = args.file();
@@ -355,45 +419,19 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
         .map(|text| parse_setting(text, graph))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    let combos = combinations(&settings);
-    if combos.len() > MAX_SCENARIOS || combos.len() * replications > MAX_RUNS {
-        return Err(Failure::Usage(format!(
-            "--set: {} scenarios × {replications} runs is more than a sweep makes (at most \
-             {MAX_SCENARIOS} scenarios and {MAX_RUNS} runs)",
-            combos.len()
-        )));
-    }
-
-    // Every scenario's graph, checked as a file would be.
-    let base = serde_json::to_value(graph).map_err(|e| Failure::Invalid(vec![e.to_string()]))?;
-    let mut graphs = Vec::with_capacity(combos.len());
-    let mut sets = Vec::with_capacity(combos.len());
-    for combo in &combos {
-        let mut value = base.clone();
-        let mut set = serde_json::Map::new();
-        for (setting, v) in settings.iter().zip(combo) {
-            value = apply(&value, setting, v).map_err(usage)?;
-            set.insert(setting.name.clone(), (*v).clone());
-        }
-        let label = set
-            .iter()
-            .map(|(k, v)| format!("{k}={}", show_value(v)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let scenario = Graph::from_json_str(&value.to_string()).map_err(|e| {
-            Failure::Invalid(vec![format!("{}: with {label}: {e}", file.display())])
-        })?;
-        let errors: Vec<String> = flowbench_engine::validate(&scenario)
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d: &Diagnostic| format!("{}: with {label}: {d}", file.display()))
-            .collect();
-        if !errors.is_empty() {
-            return Err(Failure::Invalid(errors));
-        }
-        graphs.push(scenario);
-        sets.push((set, label));
-    }
+    let built = build_scenarios(graph, &settings, replications).map_err(|e| match e {
+        ScenarioError::Usage(why) => Failure::Usage(why),
+        ScenarioError::Invalid(lines) => Failure::Invalid(
+            lines
+                .into_iter()
+                .map(|l| format!("{}: {l}", file.display()))
+                .collect(),
+        ),
+    })?;
+    let (sets, graphs): (Vec<_>, Vec<_>) = built
+        .into_iter()
+        .map(|sc| ((sc.set, sc.label), sc.graph))
+        .unzip();
 
     let first = args.seed().unwrap_or(graph.seed);
     let seeds: Vec<u64> = (0..replications as u64)

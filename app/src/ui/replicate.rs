@@ -1,6 +1,8 @@
 //! Replications in the designer: the graph as it is, run N times with the seeds S … S+N−1
 //! (S: the run bar's seed) at full speed on every core beside the window, and each figure's
 //! mean with its 95 % interval, min and max: what `flowbench run --replications N` prints.
+//! With settings to vary (`worker.concurrency=1,2,4`, as `--set` takes them), every
+//! scenario runs so, and the figures show side by side.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,6 +16,7 @@ use crate::cli::duration::parse_duration_ms;
 use crate::cli::replications::{Figure, Job, figures, run_jobs};
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
+use crate::cli::sweep::{ScenarioError, build_scenarios, parse_setting};
 use crate::ui::Document;
 use crate::ui::document::DocStamp;
 use crate::ui::live::LiveSession;
@@ -29,6 +32,8 @@ pub struct ReplicateState {
     /// Simulated time per run as typed (`90s`, `1h`); empty: until done, for a graph that
     /// ends by itself.
     pub duration: String,
+    /// Settings to vary, `;` between them: `worker.concurrency=1,2; q.capacity=10,100`.
+    pub vary: String,
     running: Option<Running>,
     /// The last result (or why it has none), for the graph it ran.
     pub outcome: Option<Result<Outcome, String>>,
@@ -40,6 +45,7 @@ impl Default for ReplicateState {
             open: false,
             runs: 10,
             duration: String::new(),
+            vary: String::new(),
             running: None,
             outcome: None,
         }
@@ -47,13 +53,17 @@ impl Default for ReplicateState {
 }
 
 struct Running {
+    /// Runs per scenario.
     n: usize,
+    /// Runs in all.
+    total: usize,
+    labels: Vec<String>,
     stamp: DocStamp,
     finished: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
     started: Instant,
     first_seed: u64,
-    handle: JoinHandle<Result<Vec<Report>, String>>,
+    handle: JoinHandle<Result<Vec<Vec<Report>>, String>>,
 }
 
 /// What a set of replications found.
@@ -61,7 +71,8 @@ struct Running {
 pub struct Outcome {
     /// The document, at the revision that ran.
     pub stamp: DocStamp,
-    pub figures: Vec<Figure>,
+    /// Per scenario (one, without settings to vary): what it set, and its figures.
+    pub scenarios: Vec<(String, Vec<Figure>)>,
     pub runs: usize,
     pub first_seed: u64,
     pub sim_time_ms: f64,
@@ -81,35 +92,45 @@ impl ReplicateState {
         self.running.is_some()
     }
 
-    /// Starts `runs` replications of `doc`'s graph from `first_seed` on a thread of their
-    /// own.
+    /// Starts `runs` replications of `doc`'s graph (of each scenario, with settings to
+    /// vary) from `first_seed` on a thread of their own.
     pub fn start(&mut self, doc: &Document, first_seed: u64, ctx: &egui::Context) {
-        let graph = &doc.graph;
-        let end = match self.duration.trim() {
-            "" if sim::ends_by_itself(graph) => End::Idle,
-            "" => End::At(DEFAULT_HORIZON_MS),
+        let n = self.runs.clamp(2, MAX_RUNS) as usize;
+        let scenarios = match self.scenarios(&doc.graph, n) {
+            Ok(scenarios) => scenarios,
+            Err(why) => {
+                self.outcome = Some(Err(why));
+                return;
+            }
+        };
+        let duration = match self.duration.trim() {
+            "" => None,
             text => match parse_duration_ms(text) {
-                Ok(ms) => End::At(ms),
+                Ok(ms) => Some(ms),
                 Err(why) => {
                     self.outcome = Some(Err(format!("Duration: {why}")));
                     return;
                 }
             },
         };
-        let n = self.runs.clamp(2, MAX_RUNS) as usize;
+        let labels: Vec<String> = scenarios.iter().map(|(label, _)| label.clone()).collect();
+        let graphs: Vec<Graph> = scenarios.into_iter().map(|(_, g)| g).collect();
+        let total = graphs.len() * n;
         let finished = Arc::new(AtomicUsize::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
-        let graph = graph.clone();
         let ctx = ctx.clone();
         let (counter, stop) = (Arc::clone(&finished), Arc::clone(&cancel));
         let handle = std::thread::spawn(move || {
             let seeds: Vec<u64> = (0..n as u64).map(|k| first_seed.wrapping_add(k)).collect();
-            let jobs: Vec<Job> = seeds
+            let jobs: Vec<Job> = graphs
                 .iter()
-                .map(|&seed| Job {
-                    graph: &graph,
-                    seed,
-                    end,
+                .flat_map(|graph| {
+                    let end = match duration {
+                        Some(ms) => End::At(ms),
+                        None if sim::ends_by_itself(graph) => End::Idle,
+                        None => End::At(DEFAULT_HORIZON_MS),
+                    };
+                    seeds.iter().map(move |&seed| Job { graph, seed, end })
                 })
                 .collect();
             let guard = Guard::cancellable(stop);
@@ -117,22 +138,24 @@ impl ReplicateState {
                 counter.fetch_add(1, Ordering::Relaxed);
                 ctx.request_repaint();
             });
-            let mut reports = Vec::with_capacity(n);
+            let mut reports = Vec::with_capacity(jobs.len());
             for (k, result) in results.into_iter().enumerate() {
                 match result {
                     Some(Ok(report)) => reports.push(report),
                     Some(Err(why)) => {
-                        return Err(format!("Replication {} (seed {}): {why}", k + 1, seeds[k]));
+                        return Err(format!("Run with seed {}: {why}", seeds[k % n]));
                     }
-                    None => return Err("Stopped before every replication ran".to_owned()),
+                    None => return Err("Stopped before every run was made".to_owned()),
                 }
             }
             ctx.request_repaint();
-            Ok(reports)
+            Ok(reports.chunks(n).map(<[Report]>::to_vec).collect())
         });
         self.outcome = None;
         self.running = Some(Running {
             n,
+            total,
+            labels,
             stamp: doc.stamp(),
             finished,
             cancel,
@@ -140,6 +163,26 @@ impl ReplicateState {
             first_seed,
             handle,
         });
+    }
+
+    /// The graphs to run: `graph` itself, or one per combination of the settings to vary,
+    /// each with its label.
+    fn scenarios(&self, graph: &Graph, runs: usize) -> Result<Vec<(String, Graph)>, String> {
+        let settings = self
+            .vary
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_setting(s, graph))
+            .collect::<Result<Vec<_>, _>>()?;
+        if settings.is_empty() {
+            return Ok(vec![(String::new(), graph.clone())]);
+        }
+        match build_scenarios(graph, &settings, runs) {
+            Ok(built) => Ok(built.into_iter().map(|sc| (sc.label, sc.graph)).collect()),
+            Err(ScenarioError::Usage(why)) => Err(why),
+            Err(ScenarioError::Invalid(lines)) => Err(lines.join("\n")),
+        }
     }
 
     pub fn cancel(&mut self) {
@@ -162,13 +205,21 @@ impl ReplicateState {
         };
         let wall_time_ms = running.started.elapsed().as_secs_f64() * 1000.0;
         self.outcome = Some(match running.handle.join() {
-            Ok(Ok(reports)) => Ok(Outcome {
+            Ok(Ok(per_scenario)) => Ok(Outcome {
                 stamp: running.stamp,
-                figures: figures(&reports),
+                sim_time_ms: per_scenario
+                    .iter()
+                    .flatten()
+                    .map(|r| r.sim_time_ms)
+                    .sum::<f64>()
+                    / running.total.max(1) as f64,
+                scenarios: running
+                    .labels
+                    .into_iter()
+                    .zip(per_scenario.iter().map(|reports| figures(reports)))
+                    .collect(),
                 runs: running.n,
                 first_seed: running.first_seed,
-                sim_time_ms: reports.iter().map(|r| r.sim_time_ms).sum::<f64>()
-                    / reports.len().max(1) as f64,
                 wall_time_ms,
             }),
             Ok(Err(why)) => Err(why),
@@ -180,16 +231,73 @@ impl ReplicateState {
     pub fn progress(&self) -> Option<(usize, usize)> {
         self.running
             .as_ref()
-            .map(|r| (r.finished.load(Ordering::Relaxed), r.n))
+            .map(|r| (r.finished.load(Ordering::Relaxed), r.total))
     }
 }
 
-/// The figures as tab-separated text (figure, mean, ± 95 %, min, max), for the clipboard.
+/// The table of an outcome: its headings and rows. One scenario: figure, mean, ± 95 %,
+/// min, max; several: figure, then "mean ± half-width" per scenario.
+pub fn table(outcome: &Outcome) -> (Vec<String>, Vec<Vec<String>>) {
+    if let [(_, figures)] = outcome.scenarios.as_slice() {
+        let headings = ["figure", "mean", "± 95 %", "min", "max"].map(str::to_owned);
+        let rows = figures
+            .iter()
+            .map(|f| {
+                let mut row = vec![f.label()];
+                row.extend(f.cells());
+                row
+            })
+            .collect();
+        return (headings.to_vec(), rows);
+    }
+    let mut headings = vec!["figure".to_owned()];
+    headings.extend(outcome.scenarios.iter().map(|(label, _)| label.clone()));
+    // Figures in order of first appearance (a count that stays 0 in one scenario may not
+    // in another).
+    let mut keys: Vec<(Option<&str>, &str)> = Vec::new();
+    for (_, figures) in &outcome.scenarios {
+        for f in figures {
+            let key = (f.node.as_deref(), f.name.as_str());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let rows = keys
+        .iter()
+        .map(|&(node, name)| {
+            let mut row = vec![match node {
+                Some(node) => format!("{node} · {name}"),
+                None => name.to_owned(),
+            }];
+            for (_, figures) in &outcome.scenarios {
+                row.push(
+                    match figures
+                        .iter()
+                        .find(|f| f.node.as_deref() == node && f.name == name)
+                    {
+                        Some(f) => {
+                            let [mean, ci, ..] = f.cells();
+                            format!("{mean} {ci}")
+                        }
+                        None => "0".to_owned(),
+                    },
+                );
+            }
+            row
+        })
+        .collect();
+    (headings, rows)
+}
+
+/// The table as tab-separated text, for the clipboard.
 pub fn as_text(outcome: &Outcome) -> String {
-    let mut text = "figure\tmean\t± 95 %\tmin\tmax\n".to_owned();
-    for f in &outcome.figures {
-        let [mean, ci, min, max] = f.cells();
-        text.push_str(&format!("{}\t{mean}\t{ci}\t{min}\t{max}\n", f.label()));
+    let (headings, rows) = table(outcome);
+    let mut text = headings.join("\t");
+    text.push('\n');
+    for row in rows {
+        text.push_str(&row.join("\t"));
+        text.push('\n');
     }
     text
 }
@@ -240,6 +348,19 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
                     )
                     .labelled_by(label.id)
                     .on_hover_text("Simulated time per run: 90s, 10m, 1h; empty: until done");
+                    ui.end_row();
+                    let label = ui.label("Vary");
+                    ui.add_enabled(
+                        !state.is_running(),
+                        egui::TextEdit::singleline(&mut state.vary)
+                            .hint_text("worker.concurrency=1,2,4; q.capacity=10,100")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Optional: NODE.FIELD=VALUE,VALUE,… (a field of the node's config), \
+                         ; between settings. Every combination runs, side by side",
+                    );
                     ui.end_row();
                     ui.label("Seeds");
                     ui.label(format!(
@@ -293,9 +414,13 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
 }
 
 fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
+    let scenarios = match outcome.scenarios.len() {
+        1 => String::new(),
+        n => format!(" for each of {n} scenarios"),
+    };
     ui.horizontal(|ui| {
         ui.label(format!(
-            "{} runs (seeds {} …), {} simulated each, in {}",
+            "{} runs (seeds {} …){scenarios}, {} simulated each, in {}",
             outcome.runs,
             outcome.first_seed,
             format_sim_duration(outcome.sim_time_ms),
@@ -309,29 +434,26 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
             ui.ctx().copy_text(as_text(outcome));
         }
     });
-    egui::ScrollArea::vertical()
+    let (headings, rows) = table(outcome);
+    egui::ScrollArea::both()
         .max_height(360.0)
         .min_scrolled_height(320.0)
         .show(ui, |ui| {
             egui::Grid::new("replicate.figures")
                 .striped(true)
-                .num_columns(5)
+                .num_columns(headings.len())
                 .show(ui, |ui| {
-                    ui.strong("figure");
-                    for heading in ["mean", "± 95 %", "min", "max"] {
-                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            ui.strong(heading)
-                        });
+                    for heading in &headings {
+                        ui.strong(heading);
                     }
                     ui.end_row();
-                    for f in &outcome.figures {
-                        let [mean, ci, min, max] = f.cells();
-                        ui.label(f.label());
-                        for cell in [mean, ci, min, max] {
-                            ui.with_layout(
-                                egui::Layout::right_to_left(egui::Align::Center),
-                                |ui| ui.monospace(cell),
-                            );
+                    for row in &rows {
+                        for (i, cell) in row.iter().enumerate() {
+                            if i == 0 {
+                                ui.label(cell);
+                            } else {
+                                ui.monospace(cell);
+                            }
                         }
                         ui.end_row();
                     }
