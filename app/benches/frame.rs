@@ -116,6 +116,18 @@ fn frames(c: &mut Criterion) {
             b.iter(|| black_box(scene.frame()))
         });
     }
+    // Zoomed in to 100 % on one node of the 10,000: full detail for what is in view, and
+    // the minimap of the whole graph in the corner.
+    let mut scene = Scene::new(chains(2000));
+    scene.canvas.focus_node("a1000");
+    for _ in 0..3 {
+        scene.frame();
+    }
+    assert_eq!(scene.canvas.zoom(), 1.0);
+    assert!(scene.canvas.minimap_rect().is_some(), "the minimap shows");
+    group.bench_function("10000_nodes_at_100_percent_with_minimap", |b| {
+        b.iter(|| black_box(scene.frame()))
+    });
     let mut scene = Scene::new(chains(100));
     scene.live.set_speed(Speed::Max);
     scene.live.run(&scene.doc);

@@ -82,6 +82,8 @@ pub struct Scene {
     pub nodes: Vec<NodeShape>,
     pub edges: Vec<EdgeShape>,
     by_id: HashMap<String, usize>,
+    /// The box around every node (the minimap asks every frame).
+    bounds: Option<Rect>,
 }
 
 impl Scene {
@@ -169,10 +171,12 @@ impl Scene {
                 }
             }
         }
+        let bounds = nodes.iter().map(|n| n.rect).reduce(|a, b| a.union(b));
         Scene {
             nodes,
             edges,
             by_id,
+            bounds,
         }
     }
 
@@ -186,7 +190,7 @@ impl Scene {
 
     /// The box around every node, `None` for an empty graph.
     pub fn bounds(&self) -> Option<Rect> {
-        self.nodes.iter().map(|n| n.rect).reduce(|a, b| a.union(b))
+        self.bounds
     }
 
     /// The topmost node under `p` (nodes later in the list are drawn on top).
