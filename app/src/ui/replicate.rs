@@ -460,3 +460,88 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
                 });
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn mm1() -> Document {
+        let path = format!("{}/sample-graphs/mm1.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        Document::new(Graph::from_json_str(&text).unwrap(), None)
+    }
+
+    fn wait(state: &mut ReplicateState) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while state.is_running() {
+            assert!(Instant::now() < deadline, "the runs did not end");
+            std::thread::sleep(Duration::from_millis(10));
+            state.poll();
+        }
+    }
+
+    #[test]
+    fn cancel_stops_long_runs_and_says_so() {
+        let doc = mm1();
+        let mut state = ReplicateState {
+            runs: 4,
+            duration: "100000h".to_owned(),
+            ..ReplicateState::default()
+        };
+        state.start(&doc, 1, &egui::Context::default());
+        assert!(state.is_running());
+        std::thread::sleep(Duration::from_millis(50));
+        state.cancel();
+        wait(&mut state);
+        let why = state.outcome.clone().unwrap().unwrap_err();
+        assert!(why.contains("cancelled at simulated"), "{why}");
+    }
+
+    #[test]
+    fn bad_duration_or_setting_is_said_without_running() {
+        let doc = mm1();
+        let ctx = egui::Context::default();
+        let mut state = ReplicateState {
+            duration: "soon".to_owned(),
+            ..ReplicateState::default()
+        };
+        state.start(&doc, 1, &ctx);
+        assert!(!state.is_running());
+        let why = state.outcome.clone().unwrap().unwrap_err();
+        assert!(why.starts_with("Duration:"), "{why}");
+
+        state.duration = "1h".to_owned();
+        state.vary = "worker.concurrency=0".to_owned();
+        state.start(&doc, 1, &ctx);
+        assert!(!state.is_running());
+        let why = state.outcome.clone().unwrap().unwrap_err();
+        assert!(
+            why.contains("with worker.concurrency=0: node 'worker'"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn one_scenario_lists_mean_interval_min_and_max() {
+        let doc = mm1();
+        let mut state = ReplicateState {
+            runs: 3,
+            duration: "10h".to_owned(),
+            ..ReplicateState::default()
+        };
+        state.start(&doc, 7, &egui::Context::default());
+        wait(&mut state);
+        let outcome = state.outcome.clone().unwrap().unwrap();
+        let (headings, rows) = table(&outcome);
+        assert_eq!(headings, ["figure", "mean", "± 95 %", "min", "max"]);
+        assert!(rows.iter().any(|r| r[0] == "done · latency mean"));
+        let text = as_text(&outcome);
+        assert!(
+            text.starts_with("figure\tmean\t± 95 %\tmin\tmax\n"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), rows.len() + 1);
+    }
+}
