@@ -156,6 +156,40 @@ impl Figure {
     }
 }
 
+/// One row per figure of `scenarios`, in order of first appearance (a count that stays 0
+/// in one scenario may not in another): its label, then per scenario the mean, with its
+/// interval when `interval`, or `0` where the scenario left the figure out.
+pub fn side_by_side(scenarios: &[&[Figure]], interval: bool) -> Vec<Vec<String>> {
+    let mut keys: Vec<&Figure> = Vec::new();
+    for f in scenarios.iter().copied().flatten() {
+        if !keys.iter().any(|k| k.node == f.node && k.name == f.name) {
+            keys.push(f);
+        }
+    }
+    keys.iter()
+        .map(|key| {
+            let mut row = vec![key.label()];
+            row.extend(scenarios.iter().map(|figures| {
+                match figures
+                    .iter()
+                    .find(|f| f.node == key.node && f.name == key.name)
+                {
+                    Some(f) => {
+                        let [mean, ci, ..] = f.cells();
+                        if interval {
+                            format!("{mean} {ci}")
+                        } else {
+                            mean
+                        }
+                    }
+                    None => "0".to_owned(),
+                }
+            }));
+            row
+        })
+        .collect()
+}
+
 /// Reads one figure of a node's report (`None`: the kind does not have it).
 type Read = fn(&NodeReport) -> Option<f64>;
 type ReadLatency = fn(&NodeReport) -> Option<LatencySummary>;
@@ -330,7 +364,7 @@ pub fn render(r: &Replications) -> String {
         let [mean, ci, min, max] = f.cells();
         rows.push([f.label(), mean, ci, min, max]);
     }
-    out.push_str(&align(&rows, [false, true, true, true, true]));
+    out.push_str(&align(&rows, &[false, true, true, true, true], None));
     let failed: Vec<String> = r
         .reports
         .iter()
@@ -404,21 +438,21 @@ pub fn run_jobs(
     (results, threads)
 }
 
-/// The reports of runs that all finished; else the first that did not, named by `name`.
+/// The reports of runs that all finished; else why the first did not, named by `name`.
 pub fn finished(
     results: Vec<Option<Result<Report, String>>>,
     name: impl Fn(usize) -> String,
-) -> Result<Vec<Report>, Failure> {
+) -> Result<Vec<Report>, String> {
     let mut reports = Vec::with_capacity(results.len());
     for (k, result) in results.into_iter().enumerate() {
         match result {
             Some(Ok(report)) => reports.push(report),
-            Some(Err(why)) => return Err(Failure::Stopped(format!("{}: {why}", name(k)))),
+            Some(Err(why)) => return Err(format!("{}: {why}", name(k))),
             None => {
-                return Err(Failure::Stopped(format!(
+                return Err(format!(
                     "{} did not run: an earlier run was stopped",
                     name(k)
-                )));
+                ));
             }
         }
     }
@@ -447,7 +481,8 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
             k + 1,
             seeds[k]
         )
-    })?;
+    })
+    .map_err(Failure::Stopped)?;
 
     let replications = Replications {
         format: REPLICATIONS_FORMAT,

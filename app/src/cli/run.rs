@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use flowbench_engine::broker::{Hub, LinkState};
 use flowbench_engine::sim::{self, BuildError, DEFAULT_HORIZON_MS, ms_to_ns};
 use flowbench_engine::split::Share;
-use flowbench_engine::{Report, Simulation};
+use flowbench_engine::{Graph, Report, Simulation};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Failure, duration, load, print_stderr, print_stdout, summary};
@@ -262,6 +262,18 @@ pub enum End {
     Idle,
 }
 
+impl End {
+    /// Where a run of `graph` ends: at `duration`; without one, when idle if the graph ends
+    /// by itself, else at the default horizon (then the flag is set, for a note).
+    pub fn of(duration: Option<f64>, graph: &Graph) -> (End, bool) {
+        match duration {
+            Some(ms) => (End::At(ms), false),
+            None if sim::ends_by_itself(graph) => (End::Idle, false),
+            None => (End::At(DEFAULT_HORIZON_MS), true),
+        }
+    }
+}
+
 /// Steps of a run at full speed with a known end, so a progress bar can move.
 const CHUNKS: u32 = 100;
 /// How often a paced run catches up with the wall clock.
@@ -383,19 +395,15 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         return super::sweep::run(args, &graph, replications);
     }
 
-    let end = match args.duration {
-        Some(ms) => End::At(ms),
-        None if sim::ends_by_itself(&graph) => End::Idle,
-        None => {
-            print_stderr(&[format!(
-                "note: {} runs forever (a producer without limit); simulating {} — pass \
-                 --duration to choose",
-                file.display(),
-                summary::format_duration_arg(DEFAULT_HORIZON_MS)
-            )]);
-            End::At(DEFAULT_HORIZON_MS)
-        }
-    };
+    let (end, defaulted) = End::of(args.duration, &graph);
+    if defaulted {
+        print_stderr(&[format!(
+            "note: {} runs forever (a producer without limit); simulating {} — pass \
+             --duration to choose",
+            file.display(),
+            summary::format_duration_arg(DEFAULT_HORIZON_MS)
+        )]);
+    }
 
     if let Some(n) = args.replications {
         return super::replications::run(args, &graph, end, usize::from(n));

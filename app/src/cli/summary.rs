@@ -27,7 +27,7 @@ pub fn render(report: &Report) -> String {
             details(node),
         ]);
     }
-    out.push_str(&align(&rows, [false, false, true, true, false]));
+    out.push_str(&align(&rows, &[false, false, true, true, false], None));
     out
 }
 
@@ -74,22 +74,27 @@ pub fn totals(report: &Report) -> String {
 }
 
 /// Columns padded to their widest cell, two spaces apart, right-aligned where `right`
-/// says; no line ends in spaces.
-pub fn align<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
-    let mut widths = [0usize; N];
+/// says (columns past its end: left); no line ends in spaces. With `rule_after`, a rule of
+/// `─` under that many heading rows.
+pub fn align<R: AsRef<[String]>>(rows: &[R], right: &[bool], rule_after: Option<usize>) -> String {
+    let mut widths: Vec<usize> = Vec::new();
     for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+        for (c, cell) in row.as_ref().iter().enumerate() {
+            if widths.len() <= c {
+                widths.push(0);
+            }
+            widths[c] = widths[c].max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
         let cells: Vec<String> = row
+            .as_ref()
             .iter()
-            .zip(widths)
-            .zip(right)
-            .map(|((cell, w), right)| {
-                if right {
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, &w))| {
+                if right.get(c).copied().unwrap_or(false) {
                     format!("{cell:>w$}")
                 } else {
                     format!("{cell:<w$}")
@@ -98,6 +103,11 @@ pub fn align<const N: usize>(rows: &[[String; N]], right: [bool; N]) -> String {
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
+        if rule_after == Some(i + 1) {
+            let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
+            out.push_str(&rule.join("  "));
+            out.push('\n');
+        }
     }
     out
 }

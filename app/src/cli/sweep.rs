@@ -6,14 +6,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use flowbench_engine::sim::{self, DEFAULT_HORIZON_MS};
+use flowbench_engine::sim::DEFAULT_HORIZON_MS;
 use flowbench_engine::{Diagnostic, Graph};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::replications::{Figure, Job, deliver, figures, finished, run_jobs};
+use super::replications::{Figure, Job, deliver, figures, finished, run_jobs, side_by_side};
 use super::run::{End, Guard, RunArgs};
-use super::summary::{format_duration_arg, format_wall_secs};
+use super::summary::{align, format_duration_arg, format_wall_secs};
 use super::{Failure, print_stderr};
 
 pub const SWEEP_FORMAT: &str = "flowbench.sweep";
@@ -217,17 +217,6 @@ pub fn render(sweep: &Sweep, settings: &[Setting]) -> String {
     }
     out.push('\n');
 
-    // Figures in order of first appearance over the scenarios (a count that stays 0 in
-    // one scenario may not in another).
-    let mut keys: Vec<(Option<String>, String)> = Vec::new();
-    for scenario in &sweep.scenarios {
-        for f in &scenario.figures {
-            let key = (f.node.clone(), f.name.clone());
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-    }
     let mut rows: Vec<Vec<String>> = Vec::new();
     for setting in &varying {
         let mut row = vec![setting.name.clone()];
@@ -247,60 +236,11 @@ pub fn render(sweep: &Sweep, settings: &[Setting]) -> String {
         );
     }
     let heading_rows = rows.len();
-    for (node, name) in &keys {
-        let label = match node {
-            Some(node) => format!("{node} · {name}"),
-            None => name.clone(),
-        };
-        let mut row = vec![label];
-        for scenario in &sweep.scenarios {
-            let cell = match scenario
-                .figures
-                .iter()
-                .find(|f| &f.node == node && &f.name == name)
-            {
-                Some(f) => {
-                    let [mean, ci, ..] = f.cells();
-                    if sweep.replications > 1 {
-                        format!("{mean} {ci}")
-                    } else {
-                        mean
-                    }
-                }
-                None => "0".to_owned(),
-            };
-            row.push(cell);
-        }
-        rows.push(row);
-    }
-    let columns = sweep.scenarios.len() + 1;
-    let mut widths = vec![0usize; columns];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, &w))| {
-                if c == 0 {
-                    format!("{cell:<w$}")
-                } else {
-                    format!("{cell:>w$}")
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-        if i + 1 == heading_rows {
-            let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
-            out.push_str(&rule.join("  "));
-            out.push('\n');
-        }
-    }
+    let figures: Vec<&[Figure]> = sweep.scenarios.iter().map(|sc| &sc.figures[..]).collect();
+    rows.extend(side_by_side(&figures, sweep.replications > 1));
+    let mut right = vec![true; sweep.scenarios.len() + 1];
+    right[0] = false;
+    out.push_str(&align(&rows, &right, Some(heading_rows)));
     let failed: Vec<usize> = sweep
         .scenarios
         .iter()
@@ -327,22 +267,17 @@ pub fn render(sweep: &Sweep, settings: &[Setting]) -> String {
 /// Where a scenario's runs end: at `--duration`, else when idle if the scenario's graph
 /// ends by itself, else at the default horizon (said once on stderr).
 fn end_of(duration: Option<f64>, graph: &Graph, noted: &mut bool, file: &Path) -> End {
-    match duration {
-        Some(ms) => End::At(ms),
-        None if sim::ends_by_itself(graph) => End::Idle,
-        None => {
-            if !*noted {
-                *noted = true;
-                print_stderr(&[format!(
-                    "note: {} runs forever in some scenario (a producer without limit); \
-                     simulating {} — pass --duration to choose",
-                    file.display(),
-                    format_duration_arg(DEFAULT_HORIZON_MS)
-                )]);
-            }
-            End::At(DEFAULT_HORIZON_MS)
-        }
+    let (end, defaulted) = End::of(duration, graph);
+    if defaulted && !*noted {
+        *noted = true;
+        print_stderr(&[format!(
+            "note: {} runs forever in some scenario (a producer without limit); simulating {} \
+             — pass --duration to choose",
+            file.display(),
+            format_duration_arg(DEFAULT_HORIZON_MS)
+        )]);
     }
+    end
 }
 
 /// Why scenarios could not be built: a setting that names nothing (a usage error), or
@@ -466,7 +401,8 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
             sets[k / replications].1,
             seeds[k % replications]
         )
-    })?
+    })
+    .map_err(Failure::Stopped)?
     .into_iter();
 
     let scenarios: Vec<Scenario> = sets

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use flowbench_engine::sim::{self, DEFAULT_HORIZON_MS};
+use flowbench_engine::sim;
 use flowbench_engine::{Graph, Report};
 
 use crate::cli::duration::parse_duration_ms;
-use crate::cli::replications::{Figure, Job, figures, run_jobs};
+use crate::cli::replications::{self, Figure, Job, figures, run_jobs, side_by_side};
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
 use crate::cli::sweep::{ScenarioError, build_scenarios, parse_setting};
@@ -125,11 +125,7 @@ impl ReplicateState {
             let jobs: Vec<Job> = graphs
                 .iter()
                 .flat_map(|graph| {
-                    let end = match duration {
-                        Some(ms) => End::At(ms),
-                        None if sim::ends_by_itself(graph) => End::Idle,
-                        None => End::At(DEFAULT_HORIZON_MS),
-                    };
+                    let (end, _) = End::of(duration, graph);
                     seeds.iter().map(move |&seed| Job { graph, seed, end })
                 })
                 .collect();
@@ -138,17 +134,10 @@ impl ReplicateState {
                 counter.fetch_add(1, Ordering::Relaxed);
                 ctx.request_repaint();
             });
-            let mut reports = Vec::with_capacity(jobs.len());
-            for (k, result) in results.into_iter().enumerate() {
-                match result {
-                    Some(Ok(report)) => reports.push(report),
-                    Some(Err(why)) => {
-                        return Err(format!("Run with seed {}: {why}", seeds[k % n]));
-                    }
-                    None => return Err("Stopped before every run was made".to_owned()),
-                }
-            }
+            let reports =
+                replications::finished(results, |k| format!("Run with seed {}", seeds[k % n]));
             ctx.request_repaint();
+            let reports = reports?;
             Ok(reports.chunks(n).map(<[Report]>::to_vec).collect())
         });
         self.outcome = None;
@@ -252,42 +241,8 @@ pub fn table(outcome: &Outcome) -> (Vec<String>, Vec<Vec<String>>) {
     }
     let mut headings = vec!["figure".to_owned()];
     headings.extend(outcome.scenarios.iter().map(|(label, _)| label.clone()));
-    // Figures in order of first appearance (a count that stays 0 in one scenario may not
-    // in another).
-    let mut keys: Vec<(Option<&str>, &str)> = Vec::new();
-    for (_, figures) in &outcome.scenarios {
-        for f in figures {
-            let key = (f.node.as_deref(), f.name.as_str());
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-    }
-    let rows = keys
-        .iter()
-        .map(|&(node, name)| {
-            let mut row = vec![match node {
-                Some(node) => format!("{node} · {name}"),
-                None => name.to_owned(),
-            }];
-            for (_, figures) in &outcome.scenarios {
-                row.push(
-                    match figures
-                        .iter()
-                        .find(|f| f.node.as_deref() == node && f.name == name)
-                    {
-                        Some(f) => {
-                            let [mean, ci, ..] = f.cells();
-                            format!("{mean} {ci}")
-                        }
-                        None => "0".to_owned(),
-                    },
-                );
-            }
-            row
-        })
-        .collect();
-    (headings, rows)
+    let figures: Vec<&[Figure]> = outcome.scenarios.iter().map(|(_, f)| &f[..]).collect();
+    (headings, side_by_side(&figures, true))
 }
 
 /// The table as tab-separated text, for the clipboard.
