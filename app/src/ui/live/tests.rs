@@ -37,6 +37,16 @@ fn poll_until(live: &mut LiveSession, doc: &Document, done: impl Fn(&LiveSession
     }
 }
 
+/// The sample graph `name` run at full speed to `t_ms` and paused there.
+fn run_paused_at(name: &str, t_ms: f64) -> (Document, LiveSession) {
+    let doc = Document::new(sample(name), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.advance(&doc, t_ms);
+    poll_until(&mut live, &doc, |l| paused_at(l, t_ms));
+    (doc, live)
+}
+
 fn paused_at(live: &LiveSession, t_ms: f64) -> bool {
     live.snapshot()
         .is_some_and(|s| s.state == RunState::Paused && s.report.sim_time_ms >= t_ms)
@@ -92,11 +102,7 @@ fn paused_live_run_matches_the_headless_run() {
 /// which applies it.
 #[test]
 fn edits_during_a_run() {
-    let mut doc = Document::new(sample("mm1.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 1000.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 1000.0));
+    let (mut doc, mut live) = run_paused_at("mm1.json", 1000.0);
     assert_eq!(
         live.snapshot().unwrap().report.nodes["worker"].workers,
         Some(1)
@@ -132,11 +138,8 @@ fn edits_during_a_run() {
 /// like the one that started the run, is compared with the running graph all the same.
 #[test]
 fn another_document_is_compared_with_the_run() {
-    let running = Document::new(sample("mm1.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&running, 1000.0);
-    poll_until(&mut live, &running, |l| paused_at(l, 1000.0));
+    let (running, mut live) = run_paused_at("mm1.json", 1000.0);
+    assert_eq!(running.revision(), 0);
     assert!(live.notices().is_empty(), "{:?}", live.notices());
 
     let opened = Document::new(sample("point-to-point.json"), None);
@@ -151,12 +154,7 @@ fn another_document_is_compared_with_the_run() {
 
 /// The pub/sub fan-out sample, run at full speed to 500 ms and paused there.
 fn fan_out_paused_at_half_a_second() -> (Document, LiveSession) {
-    let doc = Document::new(sample("pubsub-fan-out.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 500.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 500.0));
-    (doc, live)
+    run_paused_at("pubsub-fan-out.json", 500.0)
 }
 
 /// Node `id`'s config in the graph the engine runs.
@@ -401,11 +399,7 @@ fn a_graph_with_errors_says_why_it_cannot_run() {
 /// Canvas numbers: a queue's fill and rates, a service's workers, the edge rates.
 #[test]
 fn node_live_and_edge_rates() {
-    let doc = Document::new(sample("back-pressure.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.advance(&doc, 20_000.0);
-    poll_until(&mut live, &doc, |l| paused_at(l, 20_000.0));
+    let (_, live) = run_paused_at("back-pressure.json", 20_000.0);
     let graph = live.running_graph().unwrap().clone();
     for node in &graph.nodes {
         let n = live
