@@ -544,9 +544,7 @@ fn guarded(app: &mut FlowbenchApp, ctx: &egui::Context, then: Proceed) {
 fn proceed(app: &mut FlowbenchApp, ctx: &egui::Context, then: Proceed) {
     match then {
         Proceed::New => {
-            app.doc = Document::empty();
-            // A run belongs to the graph it runs: it ends with its document.
-            app.live.reset();
+            app.replace_document(Document::empty());
             app.files.stamp = None;
             app.canvas.request_fit();
         }
@@ -566,8 +564,7 @@ fn proceed(app: &mut FlowbenchApp, ctx: &egui::Context, then: Proceed) {
 fn open_path(app: &mut FlowbenchApp, ctx: &egui::Context, path: &Path) {
     match open_document(path) {
         Ok(doc) => {
-            app.doc = doc;
-            app.live.reset();
+            app.replace_document(doc);
             app.files.stamp = DiskStamp::of(path).map(|s| (path.to_owned(), s));
             add_recent(&mut app.settings.recent, path);
             app.canvas.request_fit();
@@ -1103,7 +1100,7 @@ fn recover(app: &mut FlowbenchApp, ctx: &egui::Context, recovery: Recovery) {
     let mut graph = recovery.graph;
     layout::fill_missing_positions(&mut graph);
     doc.replace_graph("Recover unsaved work", graph);
-    app.doc = doc;
+    app.replace_document(doc);
     // The recovered work goes into this session's autosave before the old one is removed,
     // so a crash right after recovering still leaves it on disk.
     let kept = match &mut app.files.autosave {

@@ -189,7 +189,14 @@ impl FlowbenchApp {
         let graph = Graph::from_json_str(&text)
             .or_else(|_| Graph::from_json_str(FIRST_START_SAMPLE.1))
             .unwrap_or_default();
-        self.doc = Document::new(graph, None);
+        self.replace_document(Document::new(graph, None));
+    }
+
+    /// Shows `doc` instead of the current document. A live run belongs to the graph it
+    /// runs: it ends with its document.
+    pub fn replace_document(&mut self, doc: Document) {
+        self.doc = doc;
+        self.live.reset();
     }
 
     /// Shows `message` in the status bar for a few seconds.
