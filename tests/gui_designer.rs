@@ -559,12 +559,14 @@ fn run_replications(h: &mut App) -> flowbench::ui::replicate::Outcome {
     h.state().replicate.outcome.clone().unwrap().unwrap()
 }
 
-/// Replicate… in the run bar runs the graph N times, with the run bar's seed onwards, and
+/// Simulation ▸ Replicate… runs the graph N times, with the run bar's seed onwards, and
 /// lists each figure's mean and interval; each run is the headless run of its seed.
 #[test]
 fn replications_window_runs_the_seeds_and_shows_intervals() {
     let graph = pipeline();
     let mut h = app(graph.clone());
+    h.get_by_label("Simulation").click();
+    h.run();
     h.get_by_label("Replicate…").click();
     h.run();
     assert!(h.state().replicate.open);

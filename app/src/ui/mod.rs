@@ -416,6 +416,27 @@ impl FlowbenchApp {
                 ui.separator();
                 theme::menu_ui(ui);
             });
+            ui.menu_button("Simulation", |ui| {
+                let going = self.live.is_running();
+                let toggle =
+                    egui::Button::new(if going { "Pause" } else { "Run" }).shortcut_text("Space");
+                if ui.add(toggle).clicked() {
+                    self.commands.push(AppCommand::ToggleRun);
+                    ui.close();
+                }
+                ui.separator();
+                if ui
+                    .button("Replicate…")
+                    .on_hover_text(
+                        "Run the graph several times with different seeds, at full speed, and \
+                         see each figure's mean with its 95 % confidence interval",
+                    )
+                    .clicked()
+                {
+                    self.commands.push(AppCommand::ShowReplications);
+                    ui.close();
+                }
+            });
             ui.menu_button("Help", |ui| {
                 if ui
                     .add(egui::Button::new("Keyboard shortcuts").shortcut_text("F1"))

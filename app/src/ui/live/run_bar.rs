@@ -46,16 +46,6 @@ pub fn ui(
                 }
             });
             export.response.accessible_name("Export run data");
-            if ui
-                .button("Replicate…")
-                .on_hover_text(
-                    "Run the graph several times with different seeds, at full speed, and see \
-                     each figure's mean with its 95 % confidence interval",
-                )
-                .clicked()
-            {
-                commands.push(AppCommand::ShowReplications);
-            }
             state_ui(ui, live);
         });
     });
