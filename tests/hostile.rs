@@ -238,7 +238,7 @@ const CORPUS: &[(&str, Expect)] = &[
     ),
     (
         "wrong-type-every-config-field.json",
-        Problems(43, "node 'producer-0': rate_per_sec: invalid type"),
+        Problems(44, "node 'producer-0': rate_per_sec: invalid type"),
     ),
     // An array where an object belongs, which serde would read field by field: the graph, a
     // node and a fault stop the reading; inside a config, the node is kept and the field

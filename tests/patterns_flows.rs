@@ -155,6 +155,46 @@ fn durable_queue_keeps_its_messages_through_a_crash() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Back-pressure policies
+
+/// The four answers to a full queue, side by side: block and throttle drop nothing, the
+/// drop policies drop about one message in six; throttle keeps its queue emptier than
+/// block (shorter waits) and says how long it throttled.
+#[test]
+fn back_pressure_policies_do_what_they_say() {
+    let r = run("back-pressure.json", &[]);
+    let depth = |id: &str| node(&r, id).depth.unwrap();
+    let wait = |id: &str| node(&r, id).wait_ms.unwrap().mean;
+    for lane in ["block", "throttle"] {
+        let q = node(&r, &format!("queue-{lane}"));
+        assert_eq!(q.dropped, Some(0), "{lane}");
+        assert_eq!(node(&r, &format!("sink-{lane}")).in_, 36000, "{lane}");
+        assert!(node(&r, &format!("producer-{lane}")).blocked_ms.unwrap() > 0.0);
+    }
+    for lane in ["newest", "oldest"] {
+        let dropped = node(&r, &format!("queue-{lane}")).dropped.unwrap();
+        assert!((4000..8000).contains(&dropped), "{lane}: {dropped}");
+    }
+    assert!(wait("queue-oldest") < wait("queue-newest"));
+    assert_eq!(depth("queue-block").max, 50.0);
+    let throttle = node(&r, "queue-throttle");
+    assert!(
+        depth("queue-throttle").max >= 50.0,
+        "it fills up before throttling"
+    );
+    assert!(
+        depth("queue-throttle").mean < 0.85 * depth("queue-block").mean,
+        "{} vs {}",
+        depth("queue-throttle").mean,
+        depth("queue-block").mean
+    );
+    assert!(wait("queue-throttle") < 0.85 * wait("queue-block"));
+    let throttled = throttle.throttled_ms.unwrap();
+    assert!(throttled > 0.1 * r.sim_time_ms && throttled < r.sim_time_ms);
+    assert_eq!(throttle.throttling, Some(false), "empty at the end");
+}
+
+// ---------------------------------------------------------------------------------------
 // Autoscaling
 
 /// The autoscaled service starts at `min`, grows above it while the spike's backlog

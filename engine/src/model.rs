@@ -866,6 +866,10 @@ pub enum WhenFull {
     DropNewest,
     /// The oldest waiting message is dropped to make room.
     DropOldest,
+    /// Queues only: senders are slowed, not stopped. From `capacity` waiting messages on,
+    /// the queue takes one message per `1 / throttle_rate_per_sec` seconds (its senders wait
+    /// their turn) until it is back down to half its capacity.
+    Throttle,
 }
 
 /// A duration distribution, in milliseconds.
@@ -961,6 +965,9 @@ pub struct QueueConfig {
     /// Waiting messages it holds; `None` = unbounded.
     pub capacity: Option<u64>,
     pub when_full: WhenFull,
+    /// With `when_full: throttle`: messages per second the queue takes while it throttles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle_rate_per_sec: Option<f64>,
     /// A durable queue keeps its waiting messages across a crash.
     pub durable: bool,
     /// Where the queue lives: `None` in the embedded engine, else on a broker.
@@ -976,6 +983,7 @@ impl Default for QueueConfig {
         QueueConfig {
             capacity: Some(1000),
             when_full: WhenFull::Block,
+            throttle_rate_per_sec: None,
             durable: false,
             backend: None,
         }

@@ -168,6 +168,12 @@ pub struct NodeReport {
     // queue / topic
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<GaugeSummary>,
+    /// A queue with `when_full: throttle`: time it spent throttling its senders, and
+    /// whether it throttles them at the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttling: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<LatencySummary>,
 

@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::model::{
     Backend, BreakerConfig, ClientConfig, Diagnostic, Dist, Edge, Fallback, Fault, FaultKind,
     GRAPH_FORMAT, GRAPH_VERSION, GatewayConfig, GatewayMode, Graph, InvalidNode, InvalidProblem,
-    Node, NodeConfig, NodeKind, Place, Ports, ProducerConfig, RouterConfig, RuleOp, SagaConfig,
-    ServiceConfig, Trip,
+    Node, NodeConfig, NodeKind, Place, Ports, ProducerConfig, QueueConfig, RouterConfig, RuleOp,
+    SagaConfig, ServiceConfig, Trip, WhenFull,
 };
 
 /// Fastest `rate_per_sec` of a producer or client: one message per nanosecond, the tick of
@@ -415,6 +415,7 @@ fn check_node(ix: &Index, i: usize, node: &Node, found: &mut Vec<Diagnostic>) {
         }
         NodeConfig::Queue(c) => {
             f.bound("capacity", c.capacity, "unbounded");
+            check_throttle(c, &mut f);
             check_backend(NodeKind::Queue, c.backend.as_ref(), &mut f);
             if c.backend.is_none() {
                 check_has_consumer(ix, node, &mut f);
@@ -424,6 +425,12 @@ fn check_node(ix: &Index, i: usize, node: &Node, found: &mut Vec<Diagnostic>) {
             f.at_least_one("partitions", c.partitions.into());
             f.at_most("partitions", c.partitions, MAX_PARTITIONS);
             f.bound("subscriber_capacity", c.subscriber_capacity, "unbounded");
+            if c.when_full == WhenFull::Throttle {
+                f.error(
+                    "when_full",
+                    "a topic's subscriber buffers block or drop; throttle is for queues",
+                );
+            }
             check_backend(NodeKind::Topic, c.backend.as_ref(), &mut f);
             if c.backend.is_none() {
                 check_has_consumer(ix, node, &mut f);
@@ -640,6 +647,33 @@ fn check_invalid(bad: &InvalidNode, f: &mut Fields) {
             field: None,
             message,
         } => f.error("config", format!("does not fit a {}: {message}", bad.kind)),
+    }
+}
+
+/// `when_full: throttle` needs the rate it takes messages at once full, and a capacity to
+/// be full at.
+fn check_throttle(c: &QueueConfig, f: &mut Fields) {
+    if c.when_full != WhenFull::Throttle || c.backend.is_some() {
+        return;
+    }
+    let Some(rate) = c.throttle_rate_per_sec else {
+        f.error(
+            "throttle_rate_per_sec",
+            "when_full throttle needs the rate (messages per second) the queue takes once full",
+        );
+        return;
+    };
+    f.rate(
+        "throttle_rate_per_sec",
+        rate,
+        "once full, the queue takes nothing until it is down to half its capacity",
+    );
+    f.source_rate("throttle_rate_per_sec", rate);
+    if c.capacity.is_none() {
+        f.warning(
+            "when_full",
+            "an unbounded queue is never full: it never throttles (set a capacity)",
+        );
     }
 }
 
@@ -1632,6 +1666,43 @@ mod tests {
                 "node 'g': rate_limit_per_sec: negative or NaN rate: must be a finite number >= 0 per second (got NaN)",
             ],
         );
+    }
+
+    /// A throttling queue needs its rate (finite, not negative; 0 is a warning) and a
+    /// capacity to be full at; a topic does not throttle.
+    #[test]
+    fn throttle_needs_a_rate_and_a_queue() {
+        let g = graph(
+            r#"{"id": "q1", "kind": "queue", "config": {"when_full": "throttle"}},
+               {"id": "q2", "kind": "queue",
+                "config": {"when_full": "throttle", "throttle_rate_per_sec": -5}},
+               {"id": "q3", "kind": "queue",
+                "config": {"when_full": "throttle", "throttle_rate_per_sec": 0}},
+               {"id": "q4", "kind": "queue",
+                "config": {"capacity": null, "when_full": "throttle", "throttle_rate_per_sec": 10}},
+               {"id": "q5", "kind": "queue",
+                "config": {"capacity": 20, "when_full": "throttle", "throttle_rate_per_sec": 10}},
+               {"id": "q6", "kind": "queue",
+                "config": {"when_full": "block", "throttle_rate_per_sec": 10}},
+               {"id": "t", "kind": "topic", "config": {"when_full": "throttle"}}"#,
+            "",
+            "",
+        );
+        assert_reports(
+            &g,
+            &[
+                "node 'q1': throttle_rate_per_sec: when_full throttle needs the rate (messages per second) the queue takes once full",
+                "node 'q2': throttle_rate_per_sec: negative or NaN rate: must be a finite number >= 0 per second (got -5)",
+                "warning: node 'q3': throttle_rate_per_sec: rate is 0: once full, the queue takes nothing until it is down to half its capacity",
+                "warning: node 'q4': when_full: an unbounded queue is never full: it never throttles (set a capacity)",
+                "node 't': when_full: a topic's subscriber buffers block or drop; throttle is for queues",
+            ],
+        );
+        for q in ["q5", "q6"] {
+            assert_silent_on(&g, &format!("node '{q}'"));
+            assert_silent_on(&g, &format!("warning: node '{q}': when_full"));
+            assert_silent_on(&g, &format!("warning: node '{q}': throttle"));
+        }
     }
 
     /// Counts must be at least 1; a null bound is unbounded; a limit of 0 is a warning.

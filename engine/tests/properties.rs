@@ -240,14 +240,28 @@ fn arb_client() -> impl Strategy<Value = ClientConfig> {
 fn arb_queue() -> impl Strategy<Value = QueueConfig> {
     // Small capacities often, so that buffers fill up and `when_full` matters.
     let capacity = option::of(prop_oneof![1u64..=5, 1u64..=50]);
-    (capacity, arb_when_full(), any::<bool>()).prop_map(|(capacity, when_full, durable)| {
-        QueueConfig {
-            capacity,
-            when_full,
-            durable,
-            backend: None,
-        }
-    })
+    let plain =
+        (capacity, arb_when_full(), any::<bool>()).prop_map(|(capacity, when_full, durable)| {
+            QueueConfig {
+                capacity,
+                when_full,
+                throttle_rate_per_sec: None,
+                durable,
+                backend: None,
+            }
+        });
+    // Queues also throttle (topics do not), from a trickle to a flood.
+    let throttling =
+        (1u64..=50, 0.5..=5_000.0f64, any::<bool>()).prop_map(|(capacity, rate, durable)| {
+            QueueConfig {
+                capacity: Some(capacity),
+                when_full: WhenFull::Throttle,
+                throttle_rate_per_sec: Some(rate),
+                durable,
+                backend: None,
+            }
+        });
+    prop_oneof![4 => plain, 1 => throttling]
 }
 
 fn arb_topic() -> impl Strategy<Value = TopicConfig> {
@@ -1505,6 +1519,9 @@ fn features(g: &Graph) -> Vec<String> {
             | NodeConfig::Client(ClientConfig { payload, .. }) => {
                 found.push(format!("{kind} payload {}", payload.is_some()));
             }
+            NodeConfig::Queue(q) if q.when_full == WhenFull::Throttle => {
+                found.push("throttling queue".to_owned());
+            }
             NodeConfig::Service(s) => {
                 if s.autoscale.is_some() && ins.contains(&NodeKind::Queue) {
                     found.push("autoscaled service fed by a queue".to_owned());
@@ -1721,6 +1738,7 @@ fn the_generator_covers_every_kind_and_option() {
             "fault on projector",
             "call chain of 3 calls",
             "call chain of 4 calls",
+            "throttling queue",
         ]
         .map(str::to_owned),
     );
@@ -1779,6 +1797,12 @@ fn behaviours(g: &Graph) -> Vec<String> {
                 saw(n.out > 0, "projector applies events");
                 saw(some(n.queries), "projector answers queries");
             }
+            NodeConfig::Queue(_) => {
+                saw(
+                    n.throttled_ms.is_some_and(|t| t > 0.0),
+                    "queue throttles its senders",
+                );
+            }
             NodeConfig::Service(s) => {
                 let min = s.autoscale.as_ref().map_or(u32::MAX, |a| a.min);
                 saw(
@@ -1795,7 +1819,8 @@ fn behaviours(g: &Graph) -> Vec<String> {
 /// Run to their end, a few hundred generated graphs meet every behaviour of the newer kinds
 /// (breakers through all their states and fallbacks, gateways limiting, timing out and
 /// finding no route, sagas compensating, routers filtering, event logs skipping and
-/// replaying, projectors, autoscaling), each in at least one graph in a hundred.
+/// replaying, projectors, autoscaling, throttling queues), each in at least one graph in a
+/// hundred.
 #[test]
 fn generated_runs_meet_every_behaviour() {
     const GRAPHS: usize = 300;
@@ -1822,6 +1847,7 @@ fn generated_runs_meet_every_behaviour() {
         "projector applies events",
         "projector answers queries",
         "autoscale adds workers",
+        "queue throttles its senders",
     ]
     .map(str::to_owned)
     .to_vec();

@@ -299,6 +299,9 @@ pub fn figures(reports: &[Report]) -> Vec<Figure> {
         if let Some(values) = each(|n| n.blocked_ms) {
             add(node, "blocked", Unit::Ms, values, false);
         }
+        if let Some(values) = each(|n| n.throttled_ms) {
+            add(node, "throttled", Unit::Ms, values, false);
+        }
         let latencies: [(&str, ReadLatency); 3] = [
             ("wait", |n| n.wait_ms),
             ("service", |n| n.service_ms),

@@ -123,6 +123,10 @@ pub fn details(node: &NodeReport) -> String {
         "queue" => {
             parts.extend(node.depth.map(|d| gauge("depth", &d)));
             parts.extend(node.wait_ms.map(|w| percentiles("wait", &w)));
+            parts.extend(
+                node.throttled_ms
+                    .map(|t| format!("throttled {}", format_ms(t))),
+            );
             nonzero(&mut parts, "dropped", node.dropped);
             nonzero(&mut parts, "lost", node.lost);
         }

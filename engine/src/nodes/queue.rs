@@ -1,13 +1,22 @@
 //! `queue`: a point-to-point channel. FIFO; each message goes to exactly one consumer, the
 //! next one (round robin) with a free worker. `when_full` decides what a full queue does;
 //! a crash empties a non-durable queue.
+//!
+//! A throttling queue (`when_full: throttle`) slows its senders instead of stopping them:
+//! once `capacity` messages wait, it takes one message per `1 / throttle_rate_per_sec`
+//! seconds (the room it publishes is one message when a turn is due, else none, so senders
+//! wait their turn as blocked senders wait for room) until it is back down to half its
+//! capacity. Set below what the consumers manage, the rate lets the queue drain while the
+//! senders go on at that pace; the depth then swings between half and full capacity.
 
 use std::collections::VecDeque;
 
 use crate::metrics::{Latency, TimeGauge};
 use crate::model::{NodeConfig, QueueConfig, WhenFull};
 use crate::report::NodeReport;
-use crate::sim::core::{Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Time, UNLIMITED};
+use crate::sim::core::{
+    Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Time, UNLIMITED, ns_to_ms,
+};
 
 use super::Behavior;
 
@@ -29,6 +38,46 @@ pub struct Queue {
     lost: u64,
     depth: TimeGauge,
     wait: Latency,
+    throttle: Throttle,
+}
+
+/// The state of `when_full: throttle`.
+#[derive(Debug, Default)]
+struct Throttle {
+    /// Time between two messages taken while throttling; `None`: none is taken (rate 0).
+    gap: Option<Time>,
+    /// Throttling since this instant (reached capacity, not yet back down to half).
+    since: Option<Time>,
+    /// When the next message may come in while throttling.
+    next_turn: Time,
+    /// A timer is set for `next_turn`.
+    armed: bool,
+    /// Time spent throttling in earlier spells.
+    spent: Time,
+}
+
+impl Throttle {
+    fn new(config: &QueueConfig) -> Throttle {
+        Throttle {
+            gap: throttle_gap(config),
+            ..Throttle::default()
+        }
+    }
+
+    /// A message may come in now.
+    fn turn_due(&self, now: Time) -> bool {
+        self.gap.is_some() && now >= self.next_turn
+    }
+
+    fn spent(&self, now: Time) -> Time {
+        self.spent + self.since.map_or(0, |s| now - s)
+    }
+}
+
+/// Time between two messages a throttling queue takes (`None`: it takes none).
+fn throttle_gap(config: &QueueConfig) -> Option<Time> {
+    let rate = config.throttle_rate_per_sec.unwrap_or(0.0);
+    (rate.is_finite() && rate > 0.0).then(|| ((1e9 / rate).round() as Time).max(1))
 }
 
 impl Queue {
@@ -48,6 +97,7 @@ impl Queue {
             lost: 0,
             depth: TimeGauge::default(),
             wait: Latency::default(),
+            throttle: Throttle::new(config),
         }
     }
 
@@ -58,7 +108,40 @@ impl Queue {
         }
         match (self.when_full, self.capacity) {
             (WhenFull::Block, Some(cap)) => cap.saturating_sub(self.waiting.len() as u64),
+            (WhenFull::Throttle, Some(cap)) => {
+                if self.throttle.since.is_none() {
+                    cap.saturating_sub(self.waiting.len() as u64)
+                } else {
+                    u64::from(self.throttle.turn_due(ctx.now()))
+                }
+            }
             _ => UNLIMITED,
+        }
+    }
+
+    /// Starts throttling at capacity, ends it at half capacity, and sets a timer for the
+    /// next turn while senders have to wait for it.
+    fn update_throttle(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        let len = self.waiting.len() as u64;
+        let t = &mut self.throttle;
+        match (self.when_full, self.capacity, t.since) {
+            (WhenFull::Throttle, Some(cap), None) if len >= cap => {
+                t.since = Some(now);
+                t.next_turn = now.saturating_add(t.gap.unwrap_or(0));
+            }
+            (WhenFull::Throttle, Some(cap), Some(_)) if len > cap / 2 => {}
+            (_, _, Some(since)) => {
+                t.spent += now - since;
+                t.since = None;
+                return;
+            }
+            _ => return,
+        }
+        // Throttling: the senders wait for the next turn, whatever else happens meanwhile.
+        if !t.armed && t.gap.is_some() && !t.turn_due(now) {
+            t.armed = true;
+            ctx.schedule_in(t.next_turn - now, 0);
         }
     }
 
@@ -115,6 +198,9 @@ impl Queue {
     /// Publishes the depth and the room the queue has now.
     #[inline]
     fn publish(&mut self, ctx: &mut Ctx) {
+        if self.when_full == WhenFull::Throttle || self.throttle.since.is_some() {
+            self.update_throttle(ctx);
+        }
         self.depth.set(ctx.now(), self.waiting.len() as u64);
         ctx.publish_depth(self.waiting.len() as u64);
         let free = self.free(ctx);
@@ -145,7 +231,16 @@ impl Behavior for Queue {
 
     fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
         self.in_ += 1;
+        let took_turn = self.throttle.since.is_some();
+        if took_turn {
+            // This message took the turn; the next one comes a gap later.
+            let t = &mut self.throttle;
+            t.next_turn = ctx.now().saturating_add(t.gap.unwrap_or(0));
+        }
         if ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
+            if took_turn {
+                self.publish(ctx);
+            }
             return;
         }
         if self.is_full() {
@@ -162,6 +257,8 @@ impl Behavior for Queue {
                 }
                 // Room was reserved by the sender; only a live capacity cut lands here.
                 WhenFull::Block => {}
+                // Taken in its turn, over capacity.
+                WhenFull::Throttle => {}
             }
         }
         if self.waiting.is_empty()
@@ -186,6 +283,12 @@ impl Behavior for Queue {
         self.dispatch(ctx);
     }
 
+    /// A throttling queue's next turn is due: it has room for one more message.
+    fn on_timer(&mut self, ctx: &mut Ctx, _tag: u64) {
+        self.throttle.armed = false;
+        self.publish(ctx);
+    }
+
     fn on_faults(&mut self, ctx: &mut Ctx, before: FaultState) {
         if ctx.faults().crashed && !before.crashed && !self.durable {
             let n = self.waiting.len() as u64;
@@ -205,6 +308,7 @@ impl Behavior for Queue {
         self.capacity = c.capacity;
         self.when_full = c.when_full;
         self.durable = c.durable;
+        self.throttle.gap = throttle_gap(c);
         self.dispatch(ctx);
         Ok(())
     }
@@ -231,8 +335,185 @@ impl Behavior for Queue {
             lost: Some(self.lost),
             in_flight: Some(self.held()),
             depth: Some(self.depth.summary(now)),
+            throttled_ms: (self.when_full == WhenFull::Throttle || self.throttle.spent(now) > 0)
+                .then(|| ns_to_ms(self.throttle.spent(now))),
+            throttling: (self.when_full == WhenFull::Throttle)
+                .then_some(self.throttle.since.is_some()),
             wait_ms: Some(self.wait.summary()),
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Graph, NodeConfig, QueueConfig, WhenFull};
+    use crate::sim::Simulation;
+
+    /// A producer sending `limit` messages 5 ms apart (200/s) into queue `q` (capacity 10,
+    /// throttling at `rate` per second), drained by one worker taking 10 ms each (100/s).
+    fn throttled(rate: f64, limit: u64) -> Graph {
+        throttled_with(rate, limit, 10.0)
+    }
+
+    /// The same with the worker taking `service_ms` per message.
+    fn throttled_with(rate: f64, limit: u64, service_ms: f64) -> Graph {
+        Graph::from_json_str(&format!(
+            r#"{{"format": "flowbench.graph", "version": 1, "seed": 1,
+              "nodes": [
+                {{"id": "p", "kind": "producer", "config": {{"rate_per_sec": 200,
+                  "arrival": "constant", "limit": {limit}}}}},
+                {{"id": "q", "kind": "queue", "config": {{"capacity": 10,
+                  "when_full": "throttle", "throttle_rate_per_sec": {rate}}}}},
+                {{"id": "w", "kind": "service", "config": {{"concurrency": 1,
+                  "service_time": {{"dist": "const", "ms": {service_ms}}}}}}},
+                {{"id": "done", "kind": "sink"}}],
+              "edges": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "w"}},
+                        {{"from": "w", "to": "done"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    /// The queue's (time ms, messages in, waiting, throttling) every millisecond until idle.
+    fn trace(graph: &Graph) -> (Vec<(u64, u64, u64, bool)>, crate::report::Report) {
+        let mut sim = Simulation::new(graph, None).unwrap();
+        let mut out = Vec::new();
+        for t in 0.. {
+            sim.run_until_ms(t as f64);
+            let r = sim.report(0.0);
+            let q = &r.nodes["q"];
+            let waiting = q.depth.unwrap().last as u64;
+            out.push((t, q.in_, waiting, q.throttling.unwrap()));
+            if sim.is_idle() {
+                return (out, r);
+            }
+        }
+        unreachable!()
+    }
+
+    /// The spells of throttling: (first sample throttling, first sample not).
+    fn spells(trace: &[(u64, u64, u64, bool)]) -> Vec<(usize, usize)> {
+        let mut spells = Vec::new();
+        let mut start = None;
+        for (i, &(_, _, _, throttling)) in trace.iter().enumerate() {
+            match (throttling, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    spells.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        spells
+    }
+
+    /// Once full, the queue takes one message per 20 ms (50/s) until it is down to half its
+    /// capacity, then fills freely again: several spells, in each of which messages come in
+    /// at the throttled pace and the queue stays above half; nothing is dropped and every
+    /// message arrives.
+    #[test]
+    fn throttle_paces_senders_from_full_down_to_half() {
+        let (trace, report) = trace(&throttled(50.0, 400));
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        assert_eq!(report.nodes["done"].in_, 400);
+        assert_eq!(report.totals.dropped, 0);
+        let q = &report.nodes["q"];
+        assert_eq!(
+            q.depth.unwrap().max,
+            10.0,
+            "never over capacity at 50/s < 100/s"
+        );
+        let spells = spells(&trace);
+        assert!(spells.len() >= 3, "{spells:?}");
+        for &(start, end) in &spells {
+            let (t0, in0, waiting0, _) = trace[start];
+            let (t1, in1, waiting1, _) = trace[end];
+            assert!(waiting0 >= 9, "starts at capacity: {:?}", trace[start]);
+            assert!(waiting1 <= 6, "ends at half capacity: {:?}", trace[end]);
+            let taken = in1 - in0;
+            assert!(
+                taken <= (t1 - t0) / 20 + 1,
+                "{taken} messages in {} ms while throttling",
+                t1 - t0
+            );
+            assert!(
+                trace[start..end].iter().all(|&(_, _, w, _)| w > 5),
+                "throttles only above half capacity"
+            );
+        }
+        let spent: u64 = spells.iter().map(|&(s, e)| trace[e].0 - trace[s].0).sum();
+        let throttled_ms = q.throttled_ms.unwrap();
+        assert!(
+            (throttled_ms - spent as f64).abs() <= 2.0 * spells.len() as f64,
+            "{throttled_ms} ms reported, {spent} ms seen"
+        );
+        // The producer waited for its turns: 400 messages at 200/s would take 2 s.
+        assert!(report.nodes["p"].blocked_ms.unwrap() > 0.0);
+    }
+
+    /// At rate 0 a full queue takes nothing until it is down to half: a block with a low
+    /// mark.
+    #[test]
+    fn throttle_at_rate_zero_takes_nothing_until_half_empty() {
+        let (trace, report) = trace(&throttled(0.0, 200));
+        assert!(report.conservation.ok);
+        let spells = spells(&trace);
+        assert!(spells.len() >= 2, "{spells:?}");
+        for (start, end) in spells {
+            assert!(
+                trace[start..end]
+                    .iter()
+                    .all(|&(_, n, _, _)| n == trace[start].1)
+            );
+        }
+    }
+
+    /// Faster than the consumers, the throttled pace lets the queue grow past capacity.
+    #[test]
+    fn throttle_faster_than_the_consumers_passes_capacity() {
+        let (_, report) = trace(&throttled(150.0, 400));
+        assert!(report.conservation.ok);
+        assert!(report.nodes["q"].depth.unwrap().max > 10.0);
+        assert_eq!(report.totals.dropped, 0);
+    }
+
+    /// Turns come at the throttled pace even when nothing else happens: with a worker that
+    /// takes 10 s per message, the queue full at 10 takes one message per 20 ms.
+    #[test]
+    fn turns_come_while_the_consumers_are_idle_or_stuck() {
+        let graph = throttled_with(50.0, 1000, 10_000.0);
+        let mut sim = Simulation::new(&graph, None).unwrap();
+        // Full after 11 messages (one at the worker) at 50 ms; then 50 turns in a second.
+        sim.run_until_ms(1050.0);
+        let q = &sim.report(0.0).nodes["q"];
+        assert_eq!(q.throttling, Some(true));
+        let waiting = q.depth.unwrap().last;
+        assert!((58.0..=61.0).contains(&waiting), "{waiting}");
+    }
+
+    /// A live switch from throttle to block ends the spell; the report counts the time it
+    /// lasted.
+    #[test]
+    fn switching_to_block_ends_throttling() {
+        let graph = throttled(50.0, 400);
+        let mut sim = Simulation::new(&graph, None).unwrap();
+        sim.run_until_ms(150.0);
+        assert_eq!(sim.report(0.0).nodes["q"].throttling, Some(true));
+        let config = NodeConfig::Queue(QueueConfig {
+            capacity: Some(10),
+            when_full: WhenFull::Block,
+            ..QueueConfig::default()
+        });
+        sim.set_config("q", &config).unwrap();
+        sim.run_until_ms(300.0);
+        let q = &sim.report(0.0).nodes["q"];
+        assert_eq!(q.throttling, None);
+        assert!(q.throttled_ms.unwrap() > 0.0);
+        assert!(q.depth.unwrap().max <= 10.0);
+        sim.run_to_idle(None);
+        let r = sim.report(0.0);
+        assert!(r.conservation.ok);
+        assert_eq!(r.nodes["done"].in_, 400);
     }
 }

@@ -74,7 +74,8 @@ impl Topic {
             return 0;
         }
         match (self.when_full, self.capacity) {
-            (WhenFull::Block, Some(cap)) => self
+            // Topics do not throttle (validation refuses it): they block instead.
+            (WhenFull::Block | WhenFull::Throttle, Some(cap)) => self
                 .subs
                 .iter()
                 .map(|s| cap.saturating_sub(s.len))
@@ -118,7 +119,7 @@ impl Topic {
                         ctx.fate(Fate::Dropped, 1);
                     }
                 }
-                WhenFull::Block => {}
+                WhenFull::Block | WhenFull::Throttle => {}
             }
         }
         sub.partitions[partition].push_back((msg, now));

@@ -60,6 +60,11 @@ pub fn summary(config: &NodeConfig) -> String {
                 Some(cap) => format!("cap {cap} · {}", when_full(c.when_full)),
                 None => "unbounded".to_owned(),
             };
+            if let (WhenFull::Throttle, Some(_), Some(r)) =
+                (c.when_full, c.capacity, c.throttle_rate_per_sec)
+            {
+                s += &format!(" {}", rate(r));
+            }
             if c.durable {
                 s += " · durable";
             }
@@ -156,6 +161,7 @@ fn when_full(w: WhenFull) -> &'static str {
         WhenFull::Block => "block",
         WhenFull::DropNewest => "drop newest",
         WhenFull::DropOldest => "drop oldest",
+        WhenFull::Throttle => "throttle",
     }
 }
 
@@ -243,6 +249,11 @@ mod tests {
                 "queue",
                 r#"{"capacity": 50, "when_full": "drop_oldest"}"#,
                 "cap 50 · drop oldest",
+            ),
+            (
+                "queue",
+                r#"{"capacity": 50, "when_full": "throttle", "throttle_rate_per_sec": 80}"#,
+                "cap 50 · throttle 80/s",
             ),
             (
                 "service",

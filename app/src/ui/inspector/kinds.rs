@@ -30,7 +30,7 @@ const ARRIVALS: [(Arrival, &str, &str); 2] = [
     (Arrival::Constant, "constant", "Exactly 1 / rate apart"),
 ];
 
-const WHEN_FULL: [(WhenFull, &str, &str); 3] = [
+const WHEN_FULL: [(WhenFull, &str, &str); 4] = [
     (
         WhenFull::Block,
         "block",
@@ -46,7 +46,20 @@ const WHEN_FULL: [(WhenFull, &str, &str); 3] = [
         "drop_oldest",
         "The oldest waiting message is dropped to make room (counted dropped)",
     ),
+    (
+        WhenFull::Throttle,
+        "throttle",
+        "Senders are slowed, not stopped: once full, the queue takes throttle_rate_per_sec \
+         messages per second until it is down to half its capacity (its time throttling is \
+         counted)",
+    ),
 ];
+
+/// A topic's subscriber buffers block or drop; only queues throttle.
+const TOPIC_WHEN_FULL: [(WhenFull, &str, &str); 3] = [WHEN_FULL[0], WHEN_FULL[1], WHEN_FULL[2]];
+
+/// The rate a queue gets when throttle is chosen for it.
+const DEFAULT_THROTTLE_RATE: f64 = 100.0;
 
 const FALLBACKS: [(Fallback, &str, &str); 3] = [
     (
@@ -202,6 +215,24 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &mut c.when_full,
                 &WHEN_FULL,
             );
+            if c.when_full == WhenFull::Throttle {
+                if c.throttle_rate_per_sec.is_none() {
+                    // Chosen just now: a throttling queue needs its rate.
+                    c.throttle_rate_per_sec = Some(DEFAULT_THROTTLE_RATE);
+                    rows.change("when_full");
+                }
+                let mut rate = c.throttle_rate_per_sec.unwrap_or(DEFAULT_THROTTLE_RATE);
+                rows.number(
+                    ui,
+                    "throttle_rate_per_sec",
+                    "Messages per second the queue takes once full, until it is down to half \
+                     its capacity: its senders wait their turn. Below what the consumers manage, \
+                     the queue drains while senders go on at this pace.",
+                    &mut rate,
+                    Num::PER_SEC,
+                );
+                c.throttle_rate_per_sec = Some(rate);
+            }
             rows.disabled(on_broker.then_some(BROKER_QUEUE_DURABLE));
             rows.flag(
                 ui,
@@ -239,7 +270,7 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 "when_full",
                 WHEN_FULL_HELP,
                 &mut c.when_full,
-                &WHEN_FULL,
+                &TOPIC_WHEN_FULL,
             );
             rows.disabled(None);
         }),

@@ -618,6 +618,7 @@ fn fields_the_broker_decides_are_greyed_and_kept() {
     queue.config = NodeConfig::Queue(QueueConfig {
         capacity: Some(50),
         when_full: WhenFull::DropNewest,
+        throttle_rate_per_sec: None,
         durable: true,
         backend: Some(Backend::RabbitMq(RabbitMqBackend {
             queue: "q".into(),
@@ -735,4 +736,51 @@ fn topic_and_log_fields_the_broker_decides_are_greyed() {
             .accesskit_node()
             .is_disabled()
     );
+}
+
+/// Choosing throttle for a queue gives it a rate at once (a valid config in one edit) and
+/// shows the rate's field; undo takes both back. A topic is not offered throttle.
+#[test]
+fn choosing_throttle_brings_its_rate() {
+    let mut h = harness(selecting(sample("back-pressure.json"), "queue-block"));
+    assert!(h.query_by_label("throttle_rate_per_sec").is_none());
+    h.get_by_role_and_label(Role::ComboBox, "when_full").click();
+    h.run();
+    h.get_by_label("throttle").click();
+    h.run();
+    let NodeConfig::Queue(q) = config(&h, "queue-block") else {
+        panic!("a queue")
+    };
+    assert_eq!(
+        (q.when_full, q.throttle_rate_per_sec),
+        (WhenFull::Throttle, Some(100.0))
+    );
+    assert!(h.query_by_label("throttle_rate_per_sec").is_some());
+    assert!(
+        h.state().doc.diagnostics_of("queue-block").next().is_none(),
+        "{:?}",
+        h.state()
+            .doc
+            .diagnostics_of("queue-block")
+            .collect::<Vec<_>>()
+    );
+    h.state_mut().doc.undo();
+    h.run();
+    let NodeConfig::Queue(q) = config(&h, "queue-block") else {
+        panic!("a queue")
+    };
+    assert_eq!(
+        (q.when_full, q.throttle_rate_per_sec),
+        (WhenFull::Block, None)
+    );
+    assert!(h.query_by_label("throttle_rate_per_sec").is_none());
+
+    let mut h = harness(selecting(sample("pubsub-fan-out.json"), "order-events"));
+    h.get_by_role_and_label(Role::ComboBox, "when_full").click();
+    h.run();
+    assert!(
+        h.query_by_label("drop_oldest").is_some(),
+        "the list is open"
+    );
+    assert!(h.query_by_label("throttle").is_none());
 }

@@ -824,6 +824,7 @@ impl LiveSession {
                 live.fill = c.capacity.map(|cap| fill(depth, cap));
                 live.blocking_full = c.when_full == WhenFull::Block
                     && c.capacity.is_some_and(|cap| depth >= cap as f64);
+                live.throttling = report.throttling == Some(true);
             }
             NodeConfig::Topic(c) => {
                 live.depth = report.depth.map(|d| d.last);

@@ -50,6 +50,8 @@ pub struct NodeLive {
     pub fill: Option<f32>,
     /// Full with `when_full: block`: the senders are waiting.
     pub blocking_full: bool,
+    /// A queue with `when_full: throttle` slows its senders now.
+    pub throttling: bool,
     /// Service: mean busy workers over the last interval, the workers now, utilisation.
     pub busy: Option<f64>,
     pub workers: Option<u32>,
@@ -368,14 +370,23 @@ pub fn node_overlay(
         color,
     );
     let detail = match kind {
-        NodeKind::Queue | NodeKind::Topic => live.depth.map(|d| match live.capacity {
-            Some(cap) => format!(
-                "{} / {} waiting",
-                format::number(d),
-                format::number(cap as f64)
-            ),
-            None => format!("{} waiting", format::number(d)),
-        }),
+        NodeKind::Queue | NodeKind::Topic => live
+            .depth
+            .map(|d| match live.capacity {
+                Some(cap) => format!(
+                    "{} / {} waiting",
+                    format::number(d),
+                    format::number(cap as f64)
+                ),
+                None => format!("{} waiting", format::number(d)),
+            })
+            .map(|text| {
+                if live.throttling {
+                    format!("{text} · throttling")
+                } else {
+                    text
+                }
+            }),
         NodeKind::Service => match (live.busy, live.workers, live.utilization) {
             (Some(busy), Some(workers), Some(u)) => Some(format!(
                 "{}/{} busy · {}",
@@ -395,6 +406,8 @@ pub fn node_overlay(
     if let Some(detail) = detail {
         let color = if live.blocking_full {
             colors.bad
+        } else if live.throttling {
+            colors.warn
         } else {
             colors.weak
         };

@@ -422,6 +422,14 @@ fn node_live_and_edge_rates() {
     assert!(busiest > 0.0);
     assert_eq!(busiest, live.max_edge_rate());
     assert_eq!(live.edge_rate("nope", "q"), 0.0);
+    // The throttling queue says whether it throttles now, as the engine reports it; the
+    // blocking one never does.
+    let report = &live.snapshot().unwrap().report;
+    assert_eq!(
+        live.node_live("queue-throttle").unwrap().throttling,
+        report.nodes["queue-throttle"].throttling.unwrap()
+    );
+    assert!(!live.node_live("queue-block").unwrap().throttling);
 }
 
 // ---- the run bar in the app ----------------------------------------------------------------
