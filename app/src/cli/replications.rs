@@ -6,8 +6,8 @@
 //! Each run is the run `flowbench run --seed S+k` makes, so the figures do not depend on
 //! how many cores shared the work.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use flowbench_engine::report::{LatencySummary, NodeReport, Report};
@@ -64,8 +64,11 @@ pub struct Replications {
     pub wall_time_ms: f64,
     pub threads: usize,
     pub figures: Vec<Figure>,
-    /// Every run's own report, in seed order.
+    /// Every run's own report, in seed order (kept only for the JSON).
     pub reports: Vec<Report>,
+    /// What the table needs of each run.
+    #[serde(skip)]
+    pub runs: Vec<RunFigures>,
 }
 
 /// Student t quantile for a two-sided 95 % interval (the 97.5 % point), by degrees of
@@ -190,136 +193,213 @@ pub fn side_by_side(scenarios: &[&[Figure]], interval: bool) -> Vec<Vec<String>>
         .collect()
 }
 
-/// Reads one figure of a node's report (`None`: the kind does not have it).
-type Read = fn(&NodeReport) -> Option<f64>;
-type ReadLatency = fn(&NodeReport) -> Option<LatencySummary>;
+/// A figure of the graph's totals: its name, unit, whether it shows when it is 0 in every
+/// run, and how a report gives it.
+struct TotalField {
+    name: &'static str,
+    unit: Unit,
+    always: bool,
+    read: fn(&Report) -> f64,
+}
 
-/// The figures of a set of reports of one graph: the totals, the delivery rate, and per
-/// node what its kind measures (counts that stay 0 in every run are left out).
-pub fn figures(reports: &[Report]) -> Vec<Figure> {
+/// A figure of a node: as [`TotalField`]; `None` when the node's kind does not have it (or
+/// a duration it did not measure).
+struct NodeField {
+    name: &'static str,
+    unit: Unit,
+    always: bool,
+    read: fn(&NodeReport) -> Option<f64>,
+}
+
+impl TotalField {
+    const fn new(name: &'static str, unit: Unit, always: bool, read: fn(&Report) -> f64) -> Self {
+        TotalField {
+            name,
+            unit,
+            always,
+            read,
+        }
+    }
+}
+
+impl NodeField {
+    const fn new(
+        name: &'static str,
+        unit: Unit,
+        always: bool,
+        read: fn(&NodeReport) -> Option<f64>,
+    ) -> Self {
+        NodeField {
+            name,
+            unit,
+            always,
+            read,
+        }
+    }
+}
+
+const TOTAL_FIELDS: [TotalField; 9] = [
+    TotalField::new("created", Unit::Count, true, |r| r.totals.created as f64),
+    TotalField::new("delivered", Unit::Count, true, |r| {
+        r.totals.delivered as f64
+    }),
+    TotalField::new("delivered/s", Unit::PerSecond, true, |r| {
+        r.totals.delivered as f64 / (r.sim_time_ms / 1000.0).max(f64::MIN_POSITIVE)
+    }),
+    TotalField::new("dropped", Unit::Count, false, |r| r.totals.dropped as f64),
+    TotalField::new("failed", Unit::Count, false, |r| r.totals.failed as f64),
+    TotalField::new("rejected", Unit::Count, false, |r| r.totals.rejected as f64),
+    TotalField::new("filtered", Unit::Count, false, |r| r.totals.filtered as f64),
+    TotalField::new("lost", Unit::Count, false, |r| r.totals.lost as f64),
+    TotalField::new("in flight", Unit::Count, false, |r| {
+        r.totals.in_flight as f64
+    }),
+];
+
+/// A duration's figure, only from runs that measured it.
+fn measured(l: Option<LatencySummary>) -> Option<LatencySummary> {
+    l.filter(|l| l.count > 0)
+}
+
+const NODE_FIELDS: [NodeField; 18] = [
+    NodeField::new("in", Unit::Count, false, |n| Some(n.in_ as f64)),
+    NodeField::new("out", Unit::Count, false, |n| Some(n.out as f64)),
+    NodeField::new("dropped", Unit::Count, false, |n| {
+        n.dropped.map(|v| v as f64)
+    }),
+    NodeField::new("failed", Unit::Count, false, |n| n.failed.map(|v| v as f64)),
+    NodeField::new("lost", Unit::Count, false, |n| n.lost.map(|v| v as f64)),
+    NodeField::new("rejected", Unit::Count, false, |n| {
+        n.rejected.map(|v| v as f64)
+    }),
+    NodeField::new("timeouts", Unit::Count, false, |n| {
+        n.timeouts.map(|v| v as f64)
+    }),
+    NodeField::new("retries", Unit::Count, false, |n| {
+        n.retries.map(|v| v as f64)
+    }),
+    NodeField::new("depth mean", Unit::Count, true, |n| n.depth.map(|d| d.mean)),
+    NodeField::new("utilization", Unit::Share, true, |n| n.utilization),
+    NodeField::new("blocked", Unit::Ms, false, |n| n.blocked_ms),
+    NodeField::new("throttled", Unit::Ms, false, |n| n.throttled_ms),
+    NodeField::new("wait mean", Unit::Ms, true, |n| {
+        measured(n.wait_ms).map(|l| l.mean)
+    }),
+    NodeField::new("wait p99", Unit::Ms, true, |n| {
+        measured(n.wait_ms).map(|l| l.p99)
+    }),
+    NodeField::new("service mean", Unit::Ms, true, |n| {
+        measured(n.service_ms).map(|l| l.mean)
+    }),
+    NodeField::new("service p99", Unit::Ms, true, |n| {
+        measured(n.service_ms).map(|l| l.p99)
+    }),
+    NodeField::new("latency mean", Unit::Ms, true, |n| {
+        measured(n.latency_ms).map(|l| l.mean)
+    }),
+    NodeField::new("latency p99", Unit::Ms, true, |n| {
+        measured(n.latency_ms).map(|l| l.p99)
+    }),
+];
+
+/// What the figures need of one finished run, without its report: a few numbers per node
+/// (a report can take megabytes on a big graph; a thousand runs of one must not hold them
+/// all), and its conservation check.
+#[derive(Debug, Clone)]
+pub struct RunFigures {
+    pub seed: u64,
+    pub sim_time_ms: f64,
+    /// Why its conservation check failed; `None` when it passed.
+    pub conservation_failed: Option<String>,
+    /// Ids of the nodes, in report order (shared by the runs of one graph).
+    ids: Arc<[String]>,
+    totals: [f64; TOTAL_FIELDS.len()],
+    /// Per node, by [`NODE_FIELDS`]; NaN where the node does not have the figure.
+    nodes: Vec<[f64; NODE_FIELDS.len()]>,
+}
+
+impl RunFigures {
+    /// The figures of `report`. `ids` keeps the node ids of the runs so far: runs of one
+    /// graph share one list.
+    pub fn of(report: &Report, ids: &Mutex<Option<Arc<[String]>>>) -> RunFigures {
+        let ids = {
+            let mut shared = ids.lock().unwrap_or_else(|e| e.into_inner());
+            match &*shared {
+                Some(known) if known.iter().eq(report.nodes.keys()) => Arc::clone(known),
+                _ => {
+                    let fresh: Arc<[String]> = report.nodes.keys().cloned().collect();
+                    *shared = Some(Arc::clone(&fresh));
+                    fresh
+                }
+            }
+        };
+        RunFigures {
+            seed: report.seed,
+            sim_time_ms: report.sim_time_ms,
+            conservation_failed: (!report.conservation.ok)
+                .then(|| super::run::conservation_detail(report)),
+            ids,
+            totals: TOTAL_FIELDS.map(|f| (f.read)(report)),
+            nodes: report
+                .nodes
+                .values()
+                .map(|n| {
+                    NODE_FIELDS
+                        .each_ref()
+                        .map(|f| (f.read)(n).unwrap_or(f64::NAN))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The figures of a set of runs of one graph: the totals, the delivery rate, and per node
+/// what its kind measures (counts that stay 0 in every run are left out; a figure some run
+/// lacks, such as a duration it never measured, too).
+pub fn figures(runs: &[RunFigures]) -> Vec<Figure> {
     let mut out = Vec::new();
     let mut add = |node: Option<&str>, name: &str, unit: Unit, values: Vec<f64>, always: bool| {
         if always || values.iter().any(|&v| v != 0.0) {
             out.push(Figure::new(node, name, unit, values));
         }
     };
-    let total = |f: fn(&Report) -> u64| reports.iter().map(|r| f(r) as f64).collect::<Vec<_>>();
-    add(
-        None,
-        "created",
-        Unit::Count,
-        total(|r| r.totals.created),
-        true,
-    );
-    add(
-        None,
-        "delivered",
-        Unit::Count,
-        total(|r| r.totals.delivered),
-        true,
-    );
-    add(
-        None,
-        "delivered/s",
-        Unit::PerSecond,
-        reports
-            .iter()
-            .map(|r| r.totals.delivered as f64 / (r.sim_time_ms / 1000.0).max(f64::MIN_POSITIVE))
-            .collect(),
-        true,
-    );
-    add(
-        None,
-        "dropped",
-        Unit::Count,
-        total(|r| r.totals.dropped),
-        false,
-    );
-    add(
-        None,
-        "failed",
-        Unit::Count,
-        total(|r| r.totals.failed),
-        false,
-    );
-    add(
-        None,
-        "rejected",
-        Unit::Count,
-        total(|r| r.totals.rejected),
-        false,
-    );
-    add(
-        None,
-        "filtered",
-        Unit::Count,
-        total(|r| r.totals.filtered),
-        false,
-    );
-    add(None, "lost", Unit::Count, total(|r| r.totals.lost), false);
-    add(
-        None,
-        "in flight",
-        Unit::Count,
-        total(|r| r.totals.in_flight),
-        false,
-    );
-
-    let Some(first) = reports.first() else {
+    for (k, f) in TOTAL_FIELDS.iter().enumerate() {
+        add(
+            None,
+            f.name,
+            f.unit,
+            runs.iter().map(|r| r.totals[k]).collect(),
+            f.always,
+        );
+    }
+    let Some(first) = runs.first() else {
         return out;
     };
-    for id in first.nodes.keys() {
-        let nodes: Vec<&NodeReport> = reports.iter().filter_map(|r| r.nodes.get(id)).collect();
-        if nodes.len() != reports.len() {
+    for (i, id) in first.ids.iter().enumerate() {
+        // Where each run has this node (runs of one graph: the same place).
+        let Some(places) = runs
+            .iter()
+            .map(|r| {
+                if Arc::ptr_eq(&r.ids, &first.ids) {
+                    Some(i)
+                } else {
+                    r.ids.iter().position(|other| other == id)
+                }
+            })
+            .collect::<Option<Vec<usize>>>()
+        else {
             continue;
-        }
-        let node = Some(id.as_str());
-        let each = |f: Read| -> Option<Vec<f64>> { nodes.iter().map(|n| f(n)).collect() };
-        let counts: [(&str, Read); 8] = [
-            ("in", |n| Some(n.in_ as f64)),
-            ("out", |n| Some(n.out as f64)),
-            ("dropped", |n| n.dropped.map(|v| v as f64)),
-            ("failed", |n| n.failed.map(|v| v as f64)),
-            ("lost", |n| n.lost.map(|v| v as f64)),
-            ("rejected", |n| n.rejected.map(|v| v as f64)),
-            ("timeouts", |n| n.timeouts.map(|v| v as f64)),
-            ("retries", |n| n.retries.map(|v| v as f64)),
-        ];
-        for (name, f) in counts {
-            if let Some(values) = each(f) {
-                add(node, name, Unit::Count, values, false);
-            }
-        }
-        if let Some(values) = each(|n| n.depth.map(|d| d.mean)) {
-            add(node, "depth mean", Unit::Count, values, true);
-        }
-        if let Some(values) = each(|n| n.utilization) {
-            add(node, "utilization", Unit::Share, values, true);
-        }
-        if let Some(values) = each(|n| n.blocked_ms) {
-            add(node, "blocked", Unit::Ms, values, false);
-        }
-        if let Some(values) = each(|n| n.throttled_ms) {
-            add(node, "throttled", Unit::Ms, values, false);
-        }
-        let latencies: [(&str, ReadLatency); 3] = [
-            ("wait", |n| n.wait_ms),
-            ("service", |n| n.service_ms),
-            ("latency", |n| n.latency_ms),
-        ];
-        for (name, f) in latencies {
-            // Every run must have measured it: a run without a value has no mean to add.
-            let Some(summaries) = nodes
+        };
+        for (k, f) in NODE_FIELDS.iter().enumerate() {
+            let values: Vec<f64> = runs
                 .iter()
-                .map(|n| f(n).filter(|l| l.count > 0))
-                .collect::<Option<Vec<_>>>()
-            else {
+                .zip(&places)
+                .map(|(r, &at)| r.nodes[at][k])
+                .collect();
+            if values.iter().any(|v| v.is_nan()) {
                 continue;
-            };
-            let means = summaries.iter().map(|l| l.mean).collect();
-            add(node, &format!("{name} mean"), Unit::Ms, means, true);
-            let p99s = summaries.iter().map(|l| l.p99).collect();
-            add(node, &format!("{name} p99"), Unit::Ms, p99s, true);
+            }
+            add(Some(id), f.name, f.unit, values, f.always);
         }
     }
     out
@@ -369,10 +449,10 @@ pub fn render(r: &Replications) -> String {
     }
     out.push_str(&align(&rows, &[false, true, true, true, true], None));
     let failed: Vec<String> = r
-        .reports
+        .runs
         .iter()
-        .filter(|report| !report.conservation.ok)
-        .map(|report| report.seed.to_string())
+        .filter(|run| run.conservation_failed.is_some())
+        .map(|run| run.seed.to_string())
         .collect();
     out.push('\n');
     if failed.is_empty() {
@@ -394,21 +474,23 @@ pub struct Job<'a> {
     pub end: End,
 }
 
-/// Makes the runs side by side, one per core, and gives their reports in the jobs' order
-/// (or why a guard stopped one; once one is stopped, the runs not yet begun are left out:
-/// `None`), with the number of threads used. `done` is called as each run ends.
-pub fn run_jobs(
+/// Makes the runs side by side, one per core, and gives what `keep` takes of each report in
+/// the jobs' order (or why a guard stopped one; once one is stopped, the runs not yet begun
+/// are left out: `None`), with the number of threads used. Each report goes to `keep` as
+/// its run ends, so what is not kept is freed at once. `done` is called as each run ends.
+pub fn run_jobs<T: Send>(
     jobs: &[Job],
     guard: &Guard,
+    keep: &(dyn Fn(Report) -> T + Sync),
     done: &(dyn Fn() + Sync),
-) -> (Vec<Option<Result<Report, String>>>, usize) {
+) -> (Vec<Option<Result<T, String>>>, usize) {
     let n = jobs.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(n)
         .max(1);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Report, String>>>> = Mutex::new(vec![None; n]);
+    let results: Mutex<Vec<Option<Result<T, String>>>> = Mutex::new((0..n).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -423,7 +505,8 @@ pub fn run_jobs(
                         .and_then(|mut sim| {
                             run_at_full_speed(&mut sim, job.end, &Progress::hidden(), guard)?;
                             Ok(sim.report(run_started.elapsed().as_secs_f64() * 1000.0))
-                        });
+                        })
+                        .map(keep);
                     let stop = outcome.is_err();
                     if let Ok(mut results) = results.lock() {
                         results[k] = Some(outcome);
@@ -441,15 +524,15 @@ pub fn run_jobs(
     (results, threads)
 }
 
-/// The reports of runs that all finished; else why the first did not, named by `name`.
-pub fn finished(
-    results: Vec<Option<Result<Report, String>>>,
+/// What was kept of runs that all finished; else why the first did not, named by `name`.
+pub fn finished<T>(
+    results: Vec<Option<Result<T, String>>>,
     name: impl Fn(usize) -> String,
-) -> Result<Vec<Report>, String> {
-    let mut reports = Vec::with_capacity(results.len());
+) -> Result<Vec<T>, String> {
+    let mut kept = Vec::with_capacity(results.len());
     for (k, result) in results.into_iter().enumerate() {
         match result {
-            Some(Ok(report)) => reports.push(report),
+            Some(Ok(run)) => kept.push(run),
             Some(Err(why)) => return Err(format!("{}: {why}", name(k))),
             None => {
                 return Err(format!(
@@ -459,7 +542,29 @@ pub fn finished(
             }
         }
     }
-    Ok(reports)
+    Ok(kept)
+}
+
+/// Makes `jobs` for the command line: each run's figures, and its whole report only when
+/// the JSON is wanted (`--json`, `--report`); why a run did not finish names it by `name`.
+pub fn run_for_command_line(
+    args: &super::run::RunArgs,
+    jobs: &[Job],
+    guard: &Guard,
+    name: impl Fn(usize) -> String,
+) -> Result<(Vec<RunFigures>, Vec<Report>, usize), Failure> {
+    let want_reports = args.json() || args.report_path().is_some();
+    let ids = Mutex::new(None);
+    let keep = |report: Report| {
+        let figures = RunFigures::of(&report, &ids);
+        (figures, want_reports.then_some(report))
+    };
+    let progress = Progress::for_runs(jobs.len());
+    let (results, threads) = run_jobs(jobs, guard, &keep, &|| progress.run_done());
+    progress.finish();
+    let kept = finished(results, name).map_err(Failure::Stopped)?;
+    let (runs, reports): (Vec<RunFigures>, Vec<Option<Report>>) = kept.into_iter().unzip();
+    Ok((runs, reports.into_iter().flatten().collect(), threads))
 }
 
 /// Runs `n` replications of `graph` to `end` and prints (or writes) what they found.
@@ -473,19 +578,15 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
     let started = Instant::now();
     let guard = Guard::new(args, started);
     let jobs: Vec<Job> = seeds.iter().map(|&seed| Job { graph, seed, end }).collect();
-    let progress = Progress::for_runs(jobs.len());
-    let (results, threads) = run_jobs(&jobs, &guard, &|| progress.run_done());
-    progress.finish();
-    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let reports = finished(results, |k| {
+    let (runs, reports, threads) = run_for_command_line(args, &jobs, &guard, |k| {
         format!(
             "{}: replication {} (seed {})",
             file.display(),
             k + 1,
             seeds[k]
         )
-    })
-    .map_err(Failure::Stopped)?;
+    })?;
+    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let replications = Replications {
         format: REPLICATIONS_FORMAT,
@@ -493,21 +594,22 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
         graph: graph.name.clone(),
         replications: n,
         seeds,
-        sim_time_ms: reports.iter().map(|r| r.sim_time_ms).sum::<f64>() / n as f64,
+        sim_time_ms: runs.iter().map(|r| r.sim_time_ms).sum::<f64>() / n as f64,
         ends: match end {
             End::At(_) => "duration",
             End::Idle => "idle",
         },
         wall_time_ms,
         threads,
-        figures: figures(&reports),
+        figures: figures(&runs),
         reports,
+        runs,
     };
     deliver(
         args,
         &replications,
         || render(&replications),
-        replications.reports.iter(),
+        &replications.runs,
     )
 }
 
@@ -517,13 +619,17 @@ pub fn deliver<'a>(
     args: &super::run::RunArgs,
     document: &impl Serialize,
     table: impl FnOnce() -> String,
-    mut reports: impl Iterator<Item = &'a Report>,
+    runs: impl IntoIterator<Item = &'a RunFigures>,
 ) -> Result<(), Failure> {
-    let mut json = serde_json::to_string_pretty(document).unwrap_or_else(|e| {
-        format!("{{\"error\": \"the results could not be written as JSON: {e}\"}}")
-    });
-    json.push('\n');
-    if let Some(out) = args.report_path() {
+    let json = || {
+        let mut json = serde_json::to_string_pretty(document).unwrap_or_else(|e| {
+            format!("{{\"error\": \"the results could not be written as JSON: {e}\"}}")
+        });
+        json.push('\n');
+        json
+    };
+    let json = (args.json() || args.report_path().is_some()).then(json);
+    if let (Some(out), Some(json)) = (args.report_path(), &json) {
         crate::file_io::write_atomic(out, json.as_bytes(), false).map_err(|e| {
             Failure::Invalid(vec![format!(
                 "{}: cannot write the report: {e}",
@@ -531,16 +637,17 @@ pub fn deliver<'a>(
             )])
         })?;
     }
-    if args.json() {
-        print_stdout(&json)?;
-    } else {
-        print_stdout(&table())?;
+    match (args.json(), &json) {
+        (true, Some(json)) => print_stdout(json)?,
+        _ => print_stdout(&table())?,
     }
-    if let Some(bad) = reports.find(|r| !r.conservation.ok) {
+    if let Some((bad, why)) = runs
+        .into_iter()
+        .find_map(|r| r.conservation_failed.as_ref().map(|why| (r, why)))
+    {
         return Err(Failure::ConservationFailed(format!(
-            "seed {}: {}",
-            bad.seed,
-            super::run::conservation_detail(bad)
+            "seed {}: {why}",
+            bad.seed
         )));
     }
     Ok(())
@@ -560,6 +667,59 @@ mod tests {
         assert!((t_975(60) - 2.0003).abs() < 0.001, "{}", t_975(60));
         assert!((t_975(100) - 1.9840).abs() < 0.001, "{}", t_975(100));
         assert!(t_975(0).is_infinite());
+    }
+
+    fn mm1_report(seed: u64, duration_ms: f64) -> Report {
+        let path = format!("{}/sample-graphs/mm1.json", env!("CARGO_MANIFEST_DIR"));
+        let graph = Graph::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut sim = Simulation::new(&graph, Some(seed)).unwrap();
+        sim.run_until_ms(duration_ms);
+        sim.report(0.0)
+    }
+
+    /// Runs of one graph share one list of node ids, and each figure holds every run's
+    /// value in run order; a figure one run lacks (a latency it never measured) is left
+    /// out, as are counts that stay 0.
+    #[test]
+    fn figures_come_from_what_each_run_kept() {
+        let ids = Mutex::new(None);
+        let reports = [mm1_report(1, 60_000.0), mm1_report(2, 60_000.0)];
+        let runs: Vec<RunFigures> = reports.iter().map(|r| RunFigures::of(r, &ids)).collect();
+        assert!(Arc::ptr_eq(&runs[0].ids, &runs[1].ids));
+        let all = figures(&runs);
+        let find = |node: Option<&str>, name: &str| {
+            all.iter()
+                .find(|f| f.node.as_deref() == node && f.name == name)
+                .cloned()
+        };
+        let delivered = find(None, "delivered").unwrap();
+        assert_eq!(
+            delivered.values,
+            reports
+                .iter()
+                .map(|r| r.totals.delivered as f64)
+                .collect::<Vec<_>>()
+        );
+        let latency = find(Some("done"), "latency mean").unwrap();
+        assert_eq!(
+            latency.values[1],
+            reports[1].nodes["done"].latency_ms.unwrap().mean
+        );
+        assert!(find(None, "dropped").is_none(), "0 in every run");
+
+        // A run too short for any message to reach the sink has no latency to average.
+        let early = RunFigures::of(&mm1_report(3, 1.0), &ids);
+        let with_early = figures(&[runs[0].clone(), early]);
+        assert!(
+            !with_early
+                .iter()
+                .any(|f| f.node.as_deref() == Some("done") && f.name == "latency mean")
+        );
+        assert!(
+            with_early
+                .iter()
+                .any(|f| f.node.as_deref() == Some("worker") && f.name == "utilization")
+        );
     }
 
     #[test]

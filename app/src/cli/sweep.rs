@@ -11,7 +11,9 @@ use flowbench_engine::{Diagnostic, Graph};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::replications::{Figure, Job, deliver, figures, finished, run_jobs, side_by_side};
+use super::replications::{
+    Figure, Job, RunFigures, deliver, figures, run_for_command_line, side_by_side,
+};
 use super::run::{End, Guard, RunArgs};
 use super::summary::{align, format_duration_arg, format_wall_secs};
 use super::{Failure, print_stderr};
@@ -140,7 +142,11 @@ pub struct Scenario {
     /// Field → value, in the order of the `--set` flags.
     pub set: serde_json::Map<String, Value>,
     pub figures: Vec<Figure>,
+    /// Every run's own report (kept only for the JSON).
     pub reports: Vec<flowbench_engine::Report>,
+    /// What the table needs of each run.
+    #[serde(skip)]
+    pub runs: Vec<RunFigures>,
 }
 
 /// The JSON `--json` prints and `--report` writes for a sweep.
@@ -245,7 +251,7 @@ pub fn render(sweep: &Sweep, settings: &[Setting]) -> String {
         .scenarios
         .iter()
         .enumerate()
-        .filter(|(_, sc)| sc.reports.iter().any(|r| !r.conservation.ok))
+        .filter(|(_, sc)| sc.runs.iter().any(|r| r.conservation_failed.is_some()))
         .map(|(k, _)| k + 1)
         .collect();
     out.push('\n');
@@ -390,29 +396,27 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
         .collect();
     let started = Instant::now();
     let guard = Guard::new(args, started);
-    let progress = super::run::Progress::for_runs(jobs.len());
-    let (results, threads) = run_jobs(&jobs, &guard, &|| progress.run_done());
-    progress.finish();
-    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut reports = finished(results, |k| {
+    let (runs, reports, threads) = run_for_command_line(args, &jobs, &guard, |k| {
         format!(
             "{}: with {} (seed {})",
             file.display(),
             sets[k / replications].1,
             seeds[k % replications]
         )
-    })
-    .map_err(Failure::Stopped)?
-    .into_iter();
-
+    })?;
+    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut runs = runs.into_iter();
+    let mut reports = reports.into_iter();
     let scenarios: Vec<Scenario> = sets
         .into_iter()
         .map(|(set, _)| {
-            let runs: Vec<_> = reports.by_ref().take(replications).collect();
+            let runs: Vec<RunFigures> = runs.by_ref().take(replications).collect();
             Scenario {
                 set,
                 figures: figures(&runs),
-                reports: runs,
+                // Empty unless the JSON is wanted.
+                reports: reports.by_ref().take(replications).collect(),
+                runs,
             }
         })
         .collect();
@@ -430,7 +434,7 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
         args,
         &sweep,
         || render(&sweep, &settings),
-        sweep.scenarios.iter().flat_map(|sc| &sc.reports),
+        sweep.scenarios.iter().flat_map(|sc| &sc.runs),
     )
 }
 

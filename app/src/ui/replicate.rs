@@ -4,8 +4,8 @@
 //! With settings to vary (`worker.concurrency=1,2,4`, as `--set` takes them), every
 //! scenario runs so, and the figures show side by side.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use flowbench_engine::sim;
 use flowbench_engine::{Graph, Report};
 
 use crate::cli::duration::parse_duration_ms;
-use crate::cli::replications::{self, Figure, Job, figures, run_jobs, side_by_side};
+use crate::cli::replications::{self, Figure, Job, RunFigures, figures, run_jobs, side_by_side};
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
 use crate::cli::sweep::{ScenarioError, build_scenarios, parse_setting};
@@ -63,7 +63,8 @@ struct Running {
     cancel: Arc<AtomicBool>,
     started: Instant,
     first_seed: u64,
-    handle: JoinHandle<Result<Vec<Vec<Report>>, String>>,
+    /// Per scenario, the figures of each run (the reports themselves are not kept).
+    handle: JoinHandle<Result<Vec<Vec<RunFigures>>, String>>,
 }
 
 /// What a set of replications found.
@@ -130,15 +131,17 @@ impl ReplicateState {
                 })
                 .collect();
             let guard = Guard::cancellable(stop);
-            let (results, _) = run_jobs(&jobs, &guard, &|| {
+            let ids = Mutex::new(None);
+            let keep = |report: Report| RunFigures::of(&report, &ids);
+            let (results, _) = run_jobs(&jobs, &guard, &keep, &|| {
                 counter.fetch_add(1, Ordering::Relaxed);
                 ctx.request_repaint();
             });
-            let reports =
+            let runs =
                 replications::finished(results, |k| format!("Run with seed {}", seeds[k % n]));
             ctx.request_repaint();
-            let reports = reports?;
-            Ok(reports.chunks(n).map(<[Report]>::to_vec).collect())
+            let runs = runs?;
+            Ok(runs.chunks(n).map(<[RunFigures]>::to_vec).collect())
         });
         self.outcome = None;
         self.running = Some(Running {
@@ -205,7 +208,7 @@ impl ReplicateState {
                 scenarios: running
                     .labels
                     .into_iter()
-                    .zip(per_scenario.iter().map(|reports| figures(reports)))
+                    .zip(per_scenario.iter().map(|runs| figures(runs)))
                     .collect(),
                 runs: running.n,
                 first_seed: running.first_seed,
