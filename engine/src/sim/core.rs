@@ -481,7 +481,18 @@ impl Core {
 
     /// Wakes the senders waiting for room, in the order they began to wait, until none is
     /// left. Runs after every handler called from outside a handler.
+    ///
+    /// Most events wake nobody: the test for that is inlined in the event loop, the wakes
+    /// themselves run out of line.
+    #[inline]
     pub fn run_wakes(&mut self) {
+        if !self.wakes.is_empty() {
+            self.wake_senders();
+        }
+    }
+
+    #[inline(never)]
+    fn wake_senders(&mut self) {
         while let Some(w) = self.wakes.pop_front() {
             self.events += 1;
             self.activate(w, |n, ctx| with_node!(n, n => n.on_wake(ctx)));
