@@ -79,11 +79,10 @@ pub enum Fate {
     Lost,
 }
 
-/// Something that happens to one node at one instant.
+/// Something that happens to one node now: what waits in the same-instant queue (timers
+/// and faults wait in the time-ordered heap as [`Timed`]).
 #[derive(Debug)]
 pub enum Event {
-    /// A timer the node set for itself; `tag` is the node's own.
-    Timer { node: NodeId, tag: u64 },
     /// A message delivered into room the sender reserved. `token` is the sender's, handed
     /// back with [`Event::Release`] once the receiver is done (ordered delivery).
     Arrive {
@@ -106,8 +105,6 @@ pub enum Event {
     },
     /// The receiver of a tracked message finished it.
     Release { to: NodeId, token: u32 },
-    /// A scheduled fault starts or ends.
-    Fault { index: u32, start: bool },
 }
 
 /// Token meaning "not tracked".
@@ -119,20 +116,14 @@ pub const NO_TOKEN: u32 = u32::MAX;
 const MAX_DEPTH: u32 = 16;
 
 /// The events that wait in the time-ordered heap: only timers and faults, so heap entries
-/// stay small (messages travel through the same-instant queue instead).
+/// stay small (messages travel through the same-instant queue instead). They are handled
+/// as they leave the heap, never turned into an [`Event`].
 #[derive(Debug, Clone, Copy)]
 pub enum Timed {
+    /// A timer the node set for itself; `tag` is the node's own.
     Timer { node: NodeId, tag: u64 },
+    /// A scheduled fault starts or ends.
     Fault { index: u32, start: bool },
-}
-
-impl From<Timed> for Event {
-    fn from(t: Timed) -> Event {
-        match t {
-            Timed::Timer { node, tag } => Event::Timer { node, tag },
-            Timed::Fault { index, start } => Event::Fault { index, start },
-        }
-    }
 }
 
 /// Bits of a heap key's low half that name the pending event's slot in
@@ -441,13 +432,16 @@ impl Core {
         result
     }
 
-    /// Handles a node's event (every kind but faults, which the simulation applies).
+    /// Runs the handler of a timer `node` set.
+    #[inline]
+    pub fn timer(&mut self, node: NodeId, tag: u64) {
+        self.activate(node, |n, ctx| with_node!(n, n => n.on_timer(ctx, tag)));
+    }
+
+    /// Handles a node's event from the same-instant queue.
     #[inline]
     pub fn handle(&mut self, event: Event) {
         match event {
-            Event::Timer { node, tag } => {
-                self.activate(node, |n, ctx| with_node!(n, n => n.on_timer(ctx, tag)));
-            }
             Event::Arrive {
                 to,
                 from,
@@ -475,7 +469,6 @@ impl Core {
             Event::Release { to, token } => {
                 self.activate(to, |n, ctx| with_node!(n, n => n.on_release(ctx, token)));
             }
-            Event::Fault { .. } => unreachable!("faults are applied by the simulation"),
         }
     }
 
@@ -527,29 +520,16 @@ impl Core {
         }
     }
 
-    /// Takes the next event and advances the clock to it.
+    /// Takes the next event of the time-ordered heap if it is due by `t`, advancing the
+    /// clock to it. The same-instant queue comes first: the caller empties it before.
     #[inline]
-    pub fn pop(&mut self) -> Option<Event> {
-        if let Some(e) = self.ready.pop_front() {
-            return Some(e);
-        }
-        let (time, event) = self.heap.pop()?;
-        self.now = time;
-        Some(event.into())
-    }
-
-    /// Takes the next event if it is due by `t`, advancing the clock to it.
-    #[inline]
-    pub fn pop_until(&mut self, t: Time) -> Option<Event> {
-        if let Some(e) = self.ready.pop_front() {
-            return Some(e);
-        }
+    pub fn pop_timed_until(&mut self, t: Time) -> Option<Timed> {
         if self.heap.peek_time()? > t {
             return None;
         }
         let (time, event) = self.heap.pop()?;
         self.now = time;
-        Some(event.into())
+        Some(event)
     }
 
     /// Room `to` has for one more message now: none while its handler runs.
