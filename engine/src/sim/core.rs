@@ -771,6 +771,9 @@ impl Ctx<'_> {
     /// Sends `msg` out through `targets`, one copy each. `new_unit`: the message is new to
     /// the graph (emitted while answering a call) rather than one this node holds. With no
     /// targets a held message ends here, delivered. Refused copies land in `pending`.
+    ///
+    /// The common case, one target and no copy, is inlined in the sender's handler.
+    #[inline]
     pub fn send_copies(
         &mut self,
         targets: &[NodeId],
@@ -779,7 +782,6 @@ impl Ctx<'_> {
         pending: &mut Vec<(NodeId, Message)>,
     ) {
         if let [to] = *targets {
-            // The common case: one target, no copy.
             if new_unit {
                 self.copies(1);
             }
@@ -788,6 +790,18 @@ impl Ctx<'_> {
             }
             return;
         }
+        self.send_copies_to_many(targets, msg, new_unit, pending);
+    }
+
+    /// [`Ctx::send_copies`] to no target or several.
+    #[inline(never)]
+    fn send_copies_to_many(
+        &mut self,
+        targets: &[NodeId],
+        msg: Message,
+        new_unit: bool,
+        pending: &mut Vec<(NodeId, Message)>,
+    ) {
         let Some((last, rest)) = targets.split_last() else {
             if !new_unit {
                 self.fate(Fate::Delivered, 1);
