@@ -308,10 +308,13 @@ pub struct Tally {
     pub lost: u64,
 }
 
-/// The scheduler's per-node state an event touches, together in one cache line.
-#[derive(Debug, Clone, Copy, Default)]
+/// The scheduler's per-node state an event touches, together in one cache line with the
+/// node itself.
 #[repr(align(64))]
 struct Slot {
+    /// The node; out of its place (`None`) while its handler runs (further down the call
+    /// stack): it takes nothing until it returns.
+    cell: Option<Box<NodeCell>>,
     /// Messages the node can take now, by its own count.
     free: u64,
     /// Messages sent to it and not yet arrived (they hold reserved room).
@@ -321,17 +324,44 @@ struct Slot {
     faults: FaultState,
     /// Some node waits for this one to have room (see `Core::waiters`).
     has_waiters: bool,
-    /// The node's handler is running (further down the call stack): it takes nothing until
-    /// it returns.
-    active: bool,
     /// `faults` is not the default (some fault is active).
     faulty: bool,
     /// The node's inbox queue holds messages for it (see [`Ctx::pull_from`]).
     inbox_waiting: bool,
 }
 
+// One cache line per node, the node's box included.
+const _: () = assert!(std::mem::size_of::<Slot>() == 64);
+
+impl Slot {
+    fn new(cell: NodeCell) -> Slot {
+        Slot {
+            cell: Some(Box::new(cell)),
+            free: 0,
+            incoming: 0,
+            depth: 0,
+            faults: FaultState::default(),
+            has_waiters: false,
+            faulty: false,
+            inbox_waiting: false,
+        }
+    }
+
+    /// The node's handler is running: it has no room.
+    #[inline]
+    fn active(&self) -> bool {
+        self.cell.is_none()
+    }
+
+    fn cell(&self) -> &NodeCell {
+        self.cell
+            .as_ref()
+            .expect("a node's state is in place between events")
+    }
+}
+
 /// A node's state machine and its random stream, kept together: one allocation per node,
-/// taken out of [`Core::nodes`] while its handler runs.
+/// taken out of its slot while its handler runs.
 pub struct NodeCell {
     pub state: NodeState,
     pub rng: Rng,
@@ -345,11 +375,10 @@ pub struct Core {
     pub events: u64,
     next_message_id: u64,
     pub tally: Tally,
+    /// The nodes and their scheduler state, by id.
     slots: Vec<Slot>,
     /// Per node: nodes waiting for it to have room.
     waiters: Vec<Vec<NodeId>>,
-    /// The nodes, by id; a node whose handler runs is out of its place (`None`).
-    nodes: Vec<Option<Box<NodeCell>>>,
     /// Senders to wake because a node they waited for has room, in order; woken once the
     /// handler that made the room returns ([`Core::run_wakes`]).
     wakes: VecDeque<NodeId>,
@@ -369,9 +398,8 @@ impl Core {
             events: 0,
             next_message_id: 0,
             tally: Tally::default(),
-            slots: vec![Slot::default(); n],
+            slots: nodes.into_iter().map(Slot::new).collect(),
             waiters: vec![Vec::new(); n],
-            nodes: nodes.into_iter().map(|c| Some(Box::new(c))).collect(),
             wakes: VecDeque::new(),
             depth: 0,
             current: None,
@@ -380,20 +408,18 @@ impl Core {
 
     /// Number of nodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.slots.len()
     }
 
     /// Node `i`'s state. Panics for a node whose handler failed part-way (the run is then
     /// over: the runtime reports the failure).
     pub fn node(&self, i: usize) -> &NodeState {
-        &self.nodes[i]
-            .as_ref()
-            .expect("a node's state is in place between events")
-            .state
+        &self.slots[i].cell().state
     }
 
     pub fn node_mut(&mut self, i: usize) -> &mut NodeState {
-        &mut self.nodes[i]
+        &mut self.slots[i]
+            .cell
             .as_mut()
             .expect("a node's state is in place between events")
             .state
@@ -401,7 +427,7 @@ impl Core {
 
     /// Every node's state, by id.
     pub fn states(&self) -> impl Iterator<Item = &NodeState> {
-        (0..self.nodes.len()).map(|i| self.node(i))
+        self.slots.iter().map(|slot| &slot.cell().state)
     }
 
     /// Runs `f` on node `i` with a context for it: its handler. While it runs the node is
@@ -409,11 +435,11 @@ impl Core {
     /// waited for it are woken if it has room.
     #[inline]
     pub fn activate<R>(&mut self, i: NodeId, f: impl FnOnce(&mut NodeState, &mut Ctx) -> R) -> R {
-        let mut cell = self.nodes[i as usize]
+        let mut cell = self.slots[i as usize]
+            .cell
             .take()
             .expect("a node's handler never runs inside itself");
         let outer = self.current.replace(i);
-        self.slots[i as usize].active = true;
         let result = {
             let mut ctx = Ctx {
                 core: self,
@@ -422,10 +448,9 @@ impl Core {
             };
             f(&mut cell.state, &mut ctx)
         };
-        self.nodes[i as usize] = Some(cell);
         self.current = outer;
         let slot = &mut self.slots[i as usize];
-        slot.active = false;
+        slot.cell = Some(cell);
         if slot.has_waiters {
             self.wake_waiters(i);
         }
@@ -496,7 +521,7 @@ impl Core {
     #[inline]
     fn wake_waiters(&mut self, node: NodeId) {
         let slot = &mut self.slots[node as usize];
-        if slot.active || slot.free <= slot.incoming {
+        if slot.active() || slot.free <= slot.incoming {
             return;
         }
         slot.has_waiters = false;
@@ -536,7 +561,7 @@ impl Core {
     #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
         let slot = &self.slots[to as usize];
-        if slot.active {
+        if slot.active() {
             0
         } else {
             slot.free.saturating_sub(slot.incoming)
@@ -673,7 +698,7 @@ impl Ctx<'_> {
 
     /// Whether `node`'s handler is running (further up the call stack).
     pub fn is_running(&self, node: NodeId) -> bool {
-        self.core.slots[node as usize].active
+        self.core.slots[node as usize].active()
     }
 
     /// Tells `consumer`, which takes messages from this queue itself, whether some wait
@@ -723,7 +748,7 @@ impl Ctx<'_> {
     pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
         let core = &mut *self.core;
         let slot = &mut core.slots[to as usize];
-        if slot.active || slot.free <= slot.incoming {
+        if slot.active() || slot.free <= slot.incoming {
             self.wait_for(to);
             return Err(msg);
         }
