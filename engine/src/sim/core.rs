@@ -587,8 +587,9 @@ impl Core {
 }
 
 /// A message arriving at `node`: its handler, then, for a tracked message the node does not
-/// keep track of, the release back to the sender.
-#[inline]
+/// keep track of, the release back to the sender. Always inlined: every hand-over
+/// ([`Ctx::try_send`]) runs it, and a call of its own would cost about as much as it does.
+#[inline(always)]
 fn arrive(node: &mut NodeState, ctx: &mut Ctx, from: NodeId, msg: Message, token: u32) {
     let tracks = with_node!(node, n => {
         n.on_arrive(ctx, from, msg, token);
