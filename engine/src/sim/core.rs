@@ -450,7 +450,10 @@ impl Core {
         };
         self.current = outer;
         let slot = &mut self.slots[i as usize];
-        slot.cell = Some(cell);
+        // The slot is empty while the handler runs: nothing to drop when the node returns.
+        let empty = slot.cell.replace(cell);
+        debug_assert!(empty.is_none());
+        std::mem::forget(empty);
         if slot.has_waiters {
             self.wake_waiters(i);
         }
