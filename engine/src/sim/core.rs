@@ -107,6 +107,9 @@ pub enum Event {
     Release { to: NodeId, token: u32 },
 }
 
+/// No node (see [`Core::current`]).
+pub const NO_NODE: NodeId = NodeId::MAX;
+
 /// Token meaning "not tracked".
 pub const NO_TOKEN: u32 = u32::MAX;
 
@@ -384,8 +387,9 @@ pub struct Core {
     wakes: VecDeque<NodeId>,
     /// Deliveries nested now (see [`MAX_DEPTH`]).
     depth: u32,
-    /// The node whose handler runs now (to blame when a handler panics).
-    pub current: Option<NodeId>,
+    /// The node whose handler runs now (to blame when a handler panics), [`NO_NODE`]
+    /// between events: a plain id, saved and restored around every handler.
+    pub current: NodeId,
 }
 
 impl Core {
@@ -402,7 +406,7 @@ impl Core {
             waiters: vec![Vec::new(); n],
             wakes: VecDeque::new(),
             depth: 0,
-            current: None,
+            current: NO_NODE,
         }
     }
 
@@ -439,7 +443,7 @@ impl Core {
             .cell
             .take()
             .expect("a node's handler never runs inside itself");
-        let outer = self.current.replace(i);
+        let outer = std::mem::replace(&mut self.current, i);
         let result = {
             let mut ctx = Ctx {
                 core: self,

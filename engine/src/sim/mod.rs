@@ -21,7 +21,7 @@ use crate::nodes::{
 use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
 use crate::validate::validate;
 
-use self::core::{Core, Event, FaultState, NodeCell, NodeId, Timed};
+use self::core::{Core, Event, FaultState, NO_NODE, NodeCell, NodeId, Timed};
 pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 
 /// Simulated time used when a graph would run forever and no duration is given.
@@ -557,7 +557,8 @@ impl Simulation {
 
     /// The node whose handler ran last (the one to blame when a handler panics).
     pub fn current_node(&self) -> Option<&str> {
-        self.core.current.map(|n| self.ids[n as usize].as_str())
+        let n = self.core.current;
+        (n != NO_NODE).then(|| self.ids[n as usize].as_str())
     }
 
     fn kind_of(&self, i: usize) -> Option<crate::model::NodeKind> {
