@@ -67,7 +67,10 @@ impl Queue {
             .is_some_and(|cap| self.waiting.len() as u64 >= cap)
     }
 
-    /// Hands waiting messages to consumers with room, in FIFO order.
+    /// Hands waiting messages to consumers with room, in FIFO order. Always inlined: most
+    /// messages that arrive come through here, and most of the time it only finds that
+    /// the consumers are busy.
+    #[inline(always)]
     fn dispatch(&mut self, ctx: &mut Ctx) {
         if !ctx.faults().halted() && !self.consumers.is_empty() {
             let n = self.consumers.len();
