@@ -116,8 +116,9 @@ impl Queue {
         msg
     }
 
-    /// Publishes the depth and the room the queue has now.
-    #[inline]
+    /// Publishes the depth and the room the queue has now. Always inlined: it ends every
+    /// handler of the queue.
+    #[inline(always)]
     fn publish(&mut self, ctx: &mut Ctx) {
         self.depth.set(ctx.now(), self.waiting.len() as u64);
         ctx.publish_depth(self.waiting.len() as u64);

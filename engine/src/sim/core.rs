@@ -282,16 +282,19 @@ pub struct FaultState {
 
 impl Default for FaultState {
     fn default() -> Self {
-        FaultState {
-            fail_rate: 0.0,
-            slow_factor: 1.0,
-            crashed: false,
-            stopped: false,
-        }
+        FaultState::NONE
     }
 }
 
 impl FaultState {
+    /// No fault active.
+    pub const NONE: FaultState = FaultState {
+        fail_rate: 0.0,
+        slow_factor: 1.0,
+        crashed: false,
+        stopped: false,
+    };
+
     /// Down or stopped: takes no new work.
     pub fn halted(&self) -> bool {
         self.crashed || self.stopped
@@ -439,7 +442,9 @@ impl Core {
     /// waited for it are woken if it has room.
     #[inline]
     pub fn activate<R>(&mut self, i: NodeId, f: impl FnOnce(&mut NodeState, &mut Ctx) -> R) -> R {
-        let mut cell = self.slots[i as usize]
+        let slot = &mut self.slots[i as usize];
+        let faulty = slot.faulty;
+        let mut cell = slot
             .cell
             .take()
             .expect("a node's handler never runs inside itself");
@@ -449,6 +454,7 @@ impl Core {
                 core: self,
                 me: i,
                 rng: &mut cell.rng,
+                faulty,
             };
             f(&mut cell.state, &mut ctx)
         };
@@ -613,6 +619,10 @@ pub struct Ctx<'a> {
     pub core: &'a mut Core,
     pub me: NodeId,
     pub rng: &'a mut Rng,
+    /// Some fault is active on this node. Faults change only between handlers (the
+    /// simulation applies them), so this is read once as the handler starts: the many
+    /// checks of a handler without faults need not look at the node's slot.
+    faulty: bool,
 }
 
 impl Ctx<'_> {
@@ -622,13 +632,17 @@ impl Ctx<'_> {
 
     #[inline]
     pub fn faults(&self) -> &FaultState {
-        &self.core.slots[self.me as usize].faults
+        if self.faulty {
+            &self.core.slots[self.me as usize].faults
+        } else {
+            &FaultState::NONE
+        }
     }
 
     /// Whether some fault is active on this node (most of the time none is).
     #[inline]
     pub fn faulty(&self) -> bool {
-        self.core.slots[self.me as usize].faulty
+        self.faulty
     }
 
     /// Sets a timer that comes back to this node as `Timer { tag }` after `delay`.
