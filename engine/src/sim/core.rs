@@ -444,10 +444,23 @@ impl Core {
     pub fn activate<R>(&mut self, i: NodeId, f: impl FnOnce(&mut NodeState, &mut Ctx) -> R) -> R {
         let slot = &mut self.slots[i as usize];
         let faulty = slot.faulty;
-        let mut cell = slot
+        let cell = slot
             .cell
             .take()
             .expect("a node's handler never runs inside itself");
+        self.run_handler(i, cell, faulty, f)
+    }
+
+    /// [`Core::activate`] once node `i` is out of its slot (`cell`, with the slot's
+    /// `faulty`): callers that looked at the slot already take the node out themselves.
+    #[inline]
+    fn run_handler<R>(
+        &mut self,
+        i: NodeId,
+        mut cell: Box<NodeCell>,
+        faulty: bool,
+        f: impl FnOnce(&mut NodeState, &mut Ctx) -> R,
+    ) -> R {
         let outer = std::mem::replace(&mut self.current, i);
         let result = {
             let mut ctx = Ctx {
@@ -743,13 +756,14 @@ impl Ctx<'_> {
     /// is running (it then hands its messages on itself).
     #[inline]
     pub fn pull_from(&mut self, queue: NodeId, first: bool) -> Option<Message> {
-        if self.is_running(queue) {
-            return None;
-        }
-        let Some(msg) = self.core.activate(queue, |n, ctx| match n {
+        let slot = &mut self.core.slots[queue as usize];
+        let faulty = slot.faulty;
+        let cell = slot.cell.take()?;
+        let give = |n: &mut NodeState, ctx: &mut Ctx| match n {
             NodeState::Queue(q) => q.give(ctx),
             _ => None,
-        }) else {
+        };
+        let Some(msg) = self.core.run_handler(queue, cell, faulty, give) else {
             // Empty, down or stopped: the queue says so again once it has messages that
             // this node has no room for.
             self.set_inbox_waiting(self.me, false);
@@ -778,7 +792,9 @@ impl Ctx<'_> {
             core.events += 1;
             core.depth += 1;
             let from = self.me;
-            core.activate(to, |n, ctx| arrive(n, ctx, from, msg, token));
+            let faulty = slot.faulty;
+            let cell = slot.cell.take().expect("not running: it has room");
+            core.run_handler(to, cell, faulty, |n, ctx| arrive(n, ctx, from, msg, token));
             core.depth -= 1;
             return Ok(());
         }
