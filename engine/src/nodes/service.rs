@@ -553,7 +553,7 @@ impl Behavior for Service {
             return;
         }
         let p = if ctx.faulty() {
-            combined_failure(self.failure_rate, ctx.faults())
+            combined_failure(self.failure_rate, &ctx.faults())
         } else {
             self.own_failure
         };

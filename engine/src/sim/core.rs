@@ -643,12 +643,14 @@ impl Ctx<'_> {
         self.core.now
     }
 
+    /// The faults active on this node, by value: without any, a constant the compiler
+    /// folds into the checks that read it.
     #[inline]
-    pub fn faults(&self) -> &FaultState {
+    pub fn faults(&self) -> FaultState {
         if self.faulty {
-            &self.core.slots[self.me as usize].faults
+            self.core.slots[self.me as usize].faults
         } else {
-            &FaultState::NONE
+            FaultState::NONE
         }
     }
 
@@ -698,7 +700,7 @@ impl Ctx<'_> {
         if !self.faulty() {
             return false;
         }
-        let faults = *self.faults();
+        let faults = self.faults();
         if faults.crashed {
             *lost += 1;
             self.fate(Fate::Lost, 1);
