@@ -302,7 +302,9 @@ impl Service {
         }
     }
 
-    #[inline]
+    /// Worker `w` starts (or retries) its job: draws its service time and sets the timer
+    /// for its end. Always inlined: it is short and runs once per job.
+    #[inline(always)]
     fn work(&mut self, ctx: &mut Ctx, w: usize) {
         let slow = ctx.faults().slow_factor;
         let mut d = self.service_time.sample(ctx.rng);
