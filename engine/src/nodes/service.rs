@@ -367,7 +367,9 @@ impl Service {
         self.after_sending(ctx, w);
     }
 
-    #[inline]
+    /// A job's results went out (or some wait for room): the worker is free once all did.
+    /// Always inlined: every job that ends comes through here.
+    #[inline(always)]
     fn after_sending(&mut self, ctx: &mut Ctx, w: usize) {
         let job = self.job(w);
         if job.pending.is_empty() {
