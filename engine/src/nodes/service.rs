@@ -281,7 +281,9 @@ impl Service {
         }
     }
 
-    #[inline]
+    /// An idle worker takes the job, or it waits in the backlog. Always inlined: it runs
+    /// once per message, from the pull of the inbox and the handlers of arrivals and calls.
+    #[inline(always)]
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
         match self.idle.pop() {
             Some(w) if !ctx.faults().halted() => {
