@@ -214,12 +214,16 @@ impl TimerHeap {
     #[inline]
     fn pop(&mut self) -> Option<(Time, Timed)> {
         let last = self.keys.pop()?;
-        let top = if self.keys.is_empty() {
-            last
-        } else {
+        let top = if self.keys.len() > 1 {
             let top = self.keys[0];
             self.sift_down(last);
             top
+        } else {
+            // No key left, or the root alone: `last` is the new root, no comparison needed.
+            match self.keys.first_mut() {
+                Some(root) => std::mem::replace(root, last),
+                None => last,
+            }
         };
         let slot = (top as u64 & SLOT_MASK) as u32;
         self.free.push(slot);
