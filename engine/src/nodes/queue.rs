@@ -127,18 +127,19 @@ impl Queue {
     }
 
     /// Gives the next waiting message to the consumer that pulls, as [`Queue::dispatch`]
-    /// would have handed it: none while the queue is down or stopped.
+    /// would have handed it, into `into` (where the consumer keeps it: no copies on the
+    /// way). False, and nothing given, while the queue is empty, down or stopped.
     #[inline]
-    pub fn give(&mut self, ctx: &mut Ctx) -> Option<Message> {
+    pub fn give(&mut self, ctx: &mut Ctx, into: &mut Message) -> bool {
         if self.waiting.is_empty() || ctx.faults().halted() {
-            return None;
+            return false;
         }
-        let msg = self.pop(ctx);
+        *into = self.pop(ctx);
         if self.waiting.is_empty() {
             ctx.set_inbox_waiting(self.consumers[0], false);
         }
         self.publish(ctx);
-        Some(msg)
+        true
     }
 }
 

@@ -264,18 +264,25 @@ impl Service {
     fn pull(&mut self, ctx: &mut Ctx, queue: NodeId) {
         let mut first = true;
         while ctx.inbox_waiting() && self.free(ctx) > 0 {
-            let Some(msg) = ctx.pull_from(queue, first) else {
+            // Room means an idle worker (and no backlog, no halt): the queue puts the
+            // message straight into its job.
+            let &w = self
+                .idle
+                .last()
+                .expect("a service with room has an idle worker");
+            if !ctx.pull_from(queue, first, &mut self.workers[w].job.msg) {
                 break;
-            };
+            }
             first = false;
             self.in_ += 1;
-            self.take(
+            self.idle.pop();
+            self.start_job(
                 ctx,
+                w,
                 Origin::Message {
                     from: queue,
                     token: NO_TOKEN,
                 },
-                msg,
             );
             self.arm_scaler(ctx);
         }
@@ -287,21 +294,28 @@ impl Service {
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
         match self.idle.pop() {
             Some(w) if !ctx.faults().halted() => {
-                let worker = &mut self.workers[w];
-                worker.busy = true;
-                let job = &mut worker.job;
-                job.msg = msg;
-                job.origin = origin;
-                job.attempt = 0;
-                job.started = ctx.now();
-                debug_assert!(job.pending.is_empty());
-                self.work(ctx, w);
+                self.workers[w].job.msg = msg;
+                self.start_job(ctx, w, origin);
             }
             idle => {
                 self.idle.extend(idle);
                 self.backlog.push_back((origin, msg));
             }
         }
+    }
+
+    /// Worker `w`, no longer idle and with the job's message in place, starts the job
+    /// from `origin`.
+    #[inline(always)]
+    fn start_job(&mut self, ctx: &mut Ctx, w: usize, origin: Origin) {
+        let worker = &mut self.workers[w];
+        worker.busy = true;
+        let job = &mut worker.job;
+        job.origin = origin;
+        job.attempt = 0;
+        job.started = ctx.now();
+        debug_assert!(job.pending.is_empty());
+        self.work(ctx, w);
     }
 
     /// Worker `w` starts (or retries) its job: draws its service time and sets the timer

@@ -755,28 +755,30 @@ impl Ctx<'_> {
         self.core.slots[self.me as usize].inbox_waiting
     }
 
-    /// Takes the next message from `queue`, whose only consumer this node is: the queue
-    /// gives it as it would have handed it on. Counts the message's arrival here as an
-    /// event, and with `first` also the queue's reaction (a wake of the queue would hand on
-    /// as many as there is room for). None when the queue has none to give or its handler
-    /// is running (it then hands its messages on itself).
+    /// Takes the next message from `queue`, whose only consumer this node is, into `into`:
+    /// the queue gives it as it would have handed it on. Counts the message's arrival here
+    /// as an event, and with `first` also the queue's reaction (a wake of the queue would
+    /// hand on as many as there is room for). False, `into` untouched, when the queue has
+    /// none to give or its handler is running (it then hands its messages on itself).
     #[inline]
-    pub fn pull_from(&mut self, queue: NodeId, first: bool) -> Option<Message> {
+    pub fn pull_from(&mut self, queue: NodeId, first: bool, into: &mut Message) -> bool {
         let slot = &mut self.core.slots[queue as usize];
         let faulty = slot.faulty;
-        let cell = slot.cell.take()?;
-        let give = |n: &mut NodeState, ctx: &mut Ctx| match n {
-            NodeState::Queue(q) => q.give(ctx),
-            _ => None,
+        let Some(cell) = slot.cell.take() else {
+            return false;
         };
-        let Some(msg) = self.core.run_handler(queue, cell, faulty, give) else {
+        let give = |n: &mut NodeState, ctx: &mut Ctx| match n {
+            NodeState::Queue(q) => q.give(ctx, into),
+            _ => false,
+        };
+        if !self.core.run_handler(queue, cell, faulty, give) {
             // Empty, down or stopped: the queue says so again once it has messages that
             // this node has no room for.
             self.set_inbox_waiting(self.me, false);
-            return None;
-        };
+            return false;
+        }
         self.core.events += 1 + u64::from(first);
-        Some(msg)
+        true
     }
 
     /// Sends `msg` to `to` if it has room, else registers this node to be woken when room
