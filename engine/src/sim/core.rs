@@ -79,11 +79,10 @@ pub enum Fate {
     Lost,
 }
 
-/// Something that happens to one node at one instant.
+/// Something that happens to one node now: what waits in the same-instant queue (timers
+/// and faults wait in the time-ordered heap as [`Timed`]).
 #[derive(Debug)]
 pub enum Event {
-    /// A timer the node set for itself; `tag` is the node's own.
-    Timer { node: NodeId, tag: u64 },
     /// A message delivered into room the sender reserved. `token` is the sender's, handed
     /// back with [`Event::Release`] once the receiver is done (ordered delivery).
     Arrive {
@@ -106,9 +105,10 @@ pub enum Event {
     },
     /// The receiver of a tracked message finished it.
     Release { to: NodeId, token: u32 },
-    /// A scheduled fault starts or ends.
-    Fault { index: u32, start: bool },
 }
+
+/// No node (see [`Core::current`]).
+pub const NO_NODE: NodeId = NodeId::MAX;
 
 /// Token meaning "not tracked".
 pub const NO_TOKEN: u32 = u32::MAX;
@@ -119,20 +119,14 @@ pub const NO_TOKEN: u32 = u32::MAX;
 const MAX_DEPTH: u32 = 16;
 
 /// The events that wait in the time-ordered heap: only timers and faults, so heap entries
-/// stay small (messages travel through the same-instant queue instead).
+/// stay small (messages travel through the same-instant queue instead). They are handled
+/// as they leave the heap, never turned into an [`Event`].
 #[derive(Debug, Clone, Copy)]
 pub enum Timed {
+    /// A timer the node set for itself; `tag` is the node's own.
     Timer { node: NodeId, tag: u64 },
+    /// A scheduled fault starts or ends.
     Fault { index: u32, start: bool },
-}
-
-impl From<Timed> for Event {
-    fn from(t: Timed) -> Event {
-        match t {
-            Timed::Timer { node, tag } => Event::Timer { node, tag },
-            Timed::Fault { index, start } => Event::Fault { index, start },
-        }
-    }
 }
 
 /// Bits of a heap key's low half that name the pending event's slot in
@@ -220,12 +214,16 @@ impl TimerHeap {
     #[inline]
     fn pop(&mut self) -> Option<(Time, Timed)> {
         let last = self.keys.pop()?;
-        let top = if self.keys.is_empty() {
-            last
-        } else {
+        let top = if self.keys.len() > 1 {
             let top = self.keys[0];
             self.sift_down(last);
             top
+        } else {
+            // No key left, or the root alone: `last` is the new root, no comparison needed.
+            match self.keys.first_mut() {
+                Some(root) => std::mem::replace(root, last),
+                None => last,
+            }
         };
         let slot = (top as u64 & SLOT_MASK) as u32;
         self.free.push(slot);
@@ -288,16 +286,19 @@ pub struct FaultState {
 
 impl Default for FaultState {
     fn default() -> Self {
-        FaultState {
-            fail_rate: 0.0,
-            slow_factor: 1.0,
-            crashed: false,
-            stopped: false,
-        }
+        FaultState::NONE
     }
 }
 
 impl FaultState {
+    /// No fault active.
+    pub const NONE: FaultState = FaultState {
+        fail_rate: 0.0,
+        slow_factor: 1.0,
+        crashed: false,
+        stopped: false,
+    };
+
     /// Down or stopped: takes no new work.
     pub fn halted(&self) -> bool {
         self.crashed || self.stopped
@@ -317,10 +318,13 @@ pub struct Tally {
     pub lost: u64,
 }
 
-/// The scheduler's per-node state an event touches, together in one cache line.
-#[derive(Debug, Clone, Copy, Default)]
+/// The scheduler's per-node state an event touches, together in one cache line with the
+/// node itself.
 #[repr(align(64))]
 struct Slot {
+    /// The node; out of its place (`None`) while its handler runs (further down the call
+    /// stack): it takes nothing until it returns.
+    cell: Option<Box<NodeCell>>,
     /// Messages the node can take now, by its own count.
     free: u64,
     /// Messages sent to it and not yet arrived (they hold reserved room).
@@ -330,17 +334,44 @@ struct Slot {
     faults: FaultState,
     /// Some node waits for this one to have room (see `Core::waiters`).
     has_waiters: bool,
-    /// The node's handler is running (further down the call stack): it takes nothing until
-    /// it returns.
-    active: bool,
     /// `faults` is not the default (some fault is active).
     faulty: bool,
     /// The node's inbox queue holds messages for it (see [`Ctx::pull_from`]).
     inbox_waiting: bool,
 }
 
+// One cache line per node, the node's box included.
+const _: () = assert!(std::mem::size_of::<Slot>() == 64);
+
+impl Slot {
+    fn new(cell: NodeCell) -> Slot {
+        Slot {
+            cell: Some(Box::new(cell)),
+            free: 0,
+            incoming: 0,
+            depth: 0,
+            faults: FaultState::default(),
+            has_waiters: false,
+            faulty: false,
+            inbox_waiting: false,
+        }
+    }
+
+    /// The node's handler is running: it has no room.
+    #[inline]
+    fn active(&self) -> bool {
+        self.cell.is_none()
+    }
+
+    fn cell(&self) -> &NodeCell {
+        self.cell
+            .as_ref()
+            .expect("a node's state is in place between events")
+    }
+}
+
 /// A node's state machine and its random stream, kept together: one allocation per node,
-/// taken out of [`Core::nodes`] while its handler runs.
+/// taken out of its slot while its handler runs.
 pub struct NodeCell {
     pub state: NodeState,
     pub rng: Rng,
@@ -354,18 +385,18 @@ pub struct Core {
     pub events: u64,
     next_message_id: u64,
     pub tally: Tally,
+    /// The nodes and their scheduler state, by id.
     slots: Vec<Slot>,
     /// Per node: nodes waiting for it to have room.
     waiters: Vec<Vec<NodeId>>,
-    /// The nodes, by id; a node whose handler runs is out of its place (`None`).
-    nodes: Vec<Option<Box<NodeCell>>>,
     /// Senders to wake because a node they waited for has room, in order; woken once the
     /// handler that made the room returns ([`Core::run_wakes`]).
     wakes: VecDeque<NodeId>,
     /// Deliveries nested now (see [`MAX_DEPTH`]).
     depth: u32,
-    /// The node whose handler runs now (to blame when a handler panics).
-    pub current: Option<NodeId>,
+    /// The node whose handler runs now (to blame when a handler panics), [`NO_NODE`]
+    /// between events: a plain id, saved and restored around every handler.
+    pub current: NodeId,
 }
 
 impl Core {
@@ -378,31 +409,28 @@ impl Core {
             events: 0,
             next_message_id: 0,
             tally: Tally::default(),
-            slots: vec![Slot::default(); n],
+            slots: nodes.into_iter().map(Slot::new).collect(),
             waiters: vec![Vec::new(); n],
-            nodes: nodes.into_iter().map(|c| Some(Box::new(c))).collect(),
             wakes: VecDeque::new(),
             depth: 0,
-            current: None,
+            current: NO_NODE,
         }
     }
 
     /// Number of nodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.slots.len()
     }
 
     /// Node `i`'s state. Panics for a node whose handler failed part-way (the run is then
     /// over: the runtime reports the failure).
     pub fn node(&self, i: usize) -> &NodeState {
-        &self.nodes[i]
-            .as_ref()
-            .expect("a node's state is in place between events")
-            .state
+        &self.slots[i].cell().state
     }
 
     pub fn node_mut(&mut self, i: usize) -> &mut NodeState {
-        &mut self.nodes[i]
+        &mut self.slots[i]
+            .cell
             .as_mut()
             .expect("a node's state is in place between events")
             .state
@@ -410,7 +438,7 @@ impl Core {
 
     /// Every node's state, by id.
     pub fn states(&self) -> impl Iterator<Item = &NodeState> {
-        (0..self.nodes.len()).map(|i| self.node(i))
+        self.slots.iter().map(|slot| &slot.cell().state)
     }
 
     /// Runs `f` on node `i` with a context for it: its handler. While it runs the node is
@@ -418,36 +446,57 @@ impl Core {
     /// waited for it are woken if it has room.
     #[inline]
     pub fn activate<R>(&mut self, i: NodeId, f: impl FnOnce(&mut NodeState, &mut Ctx) -> R) -> R {
-        let mut cell = self.nodes[i as usize]
+        let slot = &mut self.slots[i as usize];
+        let faulty = slot.faulty;
+        let cell = slot
+            .cell
             .take()
             .expect("a node's handler never runs inside itself");
-        let outer = self.current.replace(i);
-        self.slots[i as usize].active = true;
+        self.run_handler(i, cell, faulty, f)
+    }
+
+    /// [`Core::activate`] once node `i` is out of its slot (`cell`, with the slot's
+    /// `faulty`): callers that looked at the slot already take the node out themselves.
+    #[inline]
+    fn run_handler<R>(
+        &mut self,
+        i: NodeId,
+        mut cell: Box<NodeCell>,
+        faulty: bool,
+        f: impl FnOnce(&mut NodeState, &mut Ctx) -> R,
+    ) -> R {
+        let outer = std::mem::replace(&mut self.current, i);
         let result = {
             let mut ctx = Ctx {
                 core: self,
                 me: i,
                 rng: &mut cell.rng,
+                faulty,
             };
             f(&mut cell.state, &mut ctx)
         };
-        self.nodes[i as usize] = Some(cell);
         self.current = outer;
         let slot = &mut self.slots[i as usize];
-        slot.active = false;
+        // The slot is empty while the handler runs: nothing to drop when the node returns.
+        let empty = slot.cell.replace(cell);
+        debug_assert!(empty.is_none());
+        std::mem::forget(empty);
         if slot.has_waiters {
             self.wake_waiters(i);
         }
         result
     }
 
-    /// Handles a node's event (every kind but faults, which the simulation applies).
+    /// Runs the handler of a timer `node` set.
+    #[inline]
+    pub fn timer(&mut self, node: NodeId, tag: u64) {
+        self.activate(node, |n, ctx| with_node!(n, n => n.on_timer(ctx, tag)));
+    }
+
+    /// Handles a node's event from the same-instant queue.
     #[inline]
     pub fn handle(&mut self, event: Event) {
         match event {
-            Event::Timer { node, tag } => {
-                self.activate(node, |n, ctx| with_node!(n, n => n.on_timer(ctx, tag)));
-            }
             Event::Arrive {
                 to,
                 from,
@@ -475,13 +524,23 @@ impl Core {
             Event::Release { to, token } => {
                 self.activate(to, |n, ctx| with_node!(n, n => n.on_release(ctx, token)));
             }
-            Event::Fault { .. } => unreachable!("faults are applied by the simulation"),
         }
     }
 
     /// Wakes the senders waiting for room, in the order they began to wait, until none is
     /// left. Runs after every handler called from outside a handler.
+    ///
+    /// Most events wake nobody: the test for that is inlined in the event loop, the wakes
+    /// themselves run out of line.
+    #[inline]
     pub fn run_wakes(&mut self) {
+        if !self.wakes.is_empty() {
+            self.wake_senders();
+        }
+    }
+
+    #[inline(never)]
+    fn wake_senders(&mut self) {
         while let Some(w) = self.wakes.pop_front() {
             self.events += 1;
             self.activate(w, |n, ctx| with_node!(n, n => n.on_wake(ctx)));
@@ -492,7 +551,7 @@ impl Core {
     #[inline]
     fn wake_waiters(&mut self, node: NodeId) {
         let slot = &mut self.slots[node as usize];
-        if slot.active || slot.free <= slot.incoming {
+        if slot.active() || slot.free <= slot.incoming {
             return;
         }
         slot.has_waiters = false;
@@ -516,36 +575,23 @@ impl Core {
         }
     }
 
-    /// Takes the next event and advances the clock to it.
+    /// Takes the next event of the time-ordered heap if it is due by `t`, advancing the
+    /// clock to it. The same-instant queue comes first: the caller empties it before.
     #[inline]
-    pub fn pop(&mut self) -> Option<Event> {
-        if let Some(e) = self.ready.pop_front() {
-            return Some(e);
-        }
-        let (time, event) = self.heap.pop()?;
-        self.now = time;
-        Some(event.into())
-    }
-
-    /// Takes the next event if it is due by `t`, advancing the clock to it.
-    #[inline]
-    pub fn pop_until(&mut self, t: Time) -> Option<Event> {
-        if let Some(e) = self.ready.pop_front() {
-            return Some(e);
-        }
+    pub fn pop_timed_until(&mut self, t: Time) -> Option<Timed> {
         if self.heap.peek_time()? > t {
             return None;
         }
         let (time, event) = self.heap.pop()?;
         self.now = time;
-        Some(event.into())
+        Some(event)
     }
 
     /// Room `to` has for one more message now: none while its handler runs.
     #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
         let slot = &self.slots[to as usize];
-        if slot.active {
+        if slot.active() {
             0
         } else {
             slot.free.saturating_sub(slot.incoming)
@@ -571,8 +617,9 @@ impl Core {
 }
 
 /// A message arriving at `node`: its handler, then, for a tracked message the node does not
-/// keep track of, the release back to the sender.
-#[inline]
+/// keep track of, the release back to the sender. Always inlined: every hand-over
+/// ([`Ctx::try_send`]) runs it, and a call of its own would cost about as much as it does.
+#[inline(always)]
 fn arrive(node: &mut NodeState, ctx: &mut Ctx, from: NodeId, msg: Message, token: u32) {
     let tracks = with_node!(node, n => {
         n.on_arrive(ctx, from, msg, token);
@@ -589,6 +636,10 @@ pub struct Ctx<'a> {
     pub core: &'a mut Core,
     pub me: NodeId,
     pub rng: &'a mut Rng,
+    /// Some fault is active on this node. Faults change only between handlers (the
+    /// simulation applies them), so this is read once as the handler starts: the many
+    /// checks of a handler without faults need not look at the node's slot.
+    faulty: bool,
 }
 
 impl Ctx<'_> {
@@ -596,15 +647,21 @@ impl Ctx<'_> {
         self.core.now
     }
 
+    /// The faults active on this node, by value: without any, a constant the compiler
+    /// folds into the checks that read it.
     #[inline]
-    pub fn faults(&self) -> &FaultState {
-        &self.core.slots[self.me as usize].faults
+    pub fn faults(&self) -> FaultState {
+        if self.faulty {
+            self.core.slots[self.me as usize].faults
+        } else {
+            FaultState::NONE
+        }
     }
 
     /// Whether some fault is active on this node (most of the time none is).
     #[inline]
     pub fn faulty(&self) -> bool {
-        self.core.slots[self.me as usize].faulty
+        self.faulty
     }
 
     /// Sets a timer that comes back to this node as `Timer { tag }` after `delay`.
@@ -647,7 +704,7 @@ impl Ctx<'_> {
         if !self.faulty() {
             return false;
         }
-        let faults = *self.faults();
+        let faults = self.faults();
         if faults.crashed {
             *lost += 1;
             self.fate(Fate::Lost, 1);
@@ -682,7 +739,7 @@ impl Ctx<'_> {
 
     /// Whether `node`'s handler is running (further up the call stack).
     pub fn is_running(&self, node: NodeId) -> bool {
-        self.core.slots[node as usize].active
+        self.core.slots[node as usize].active()
     }
 
     /// Tells `consumer`, which takes messages from this queue itself, whether some wait
@@ -698,27 +755,30 @@ impl Ctx<'_> {
         self.core.slots[self.me as usize].inbox_waiting
     }
 
-    /// Takes the next message from `queue`, whose only consumer this node is: the queue
-    /// gives it as it would have handed it on. Counts the message's arrival here as an
-    /// event, and with `first` also the queue's reaction (a wake of the queue would hand on
-    /// as many as there is room for). None when the queue has none to give or its handler
-    /// is running (it then hands its messages on itself).
+    /// Takes the next message from `queue`, whose only consumer this node is, into `into`:
+    /// the queue gives it as it would have handed it on. Counts the message's arrival here
+    /// as an event, and with `first` also the queue's reaction (a wake of the queue would
+    /// hand on as many as there is room for). False, `into` untouched, when the queue has
+    /// none to give or its handler is running (it then hands its messages on itself).
     #[inline]
-    pub fn pull_from(&mut self, queue: NodeId, first: bool) -> Option<Message> {
-        if self.is_running(queue) {
-            return None;
-        }
-        let Some(msg) = self.core.activate(queue, |n, ctx| match n {
-            NodeState::Queue(q) => q.give(ctx),
-            _ => None,
-        }) else {
+    pub fn pull_from(&mut self, queue: NodeId, first: bool, into: &mut Message) -> bool {
+        let slot = &mut self.core.slots[queue as usize];
+        let faulty = slot.faulty;
+        let Some(cell) = slot.cell.take() else {
+            return false;
+        };
+        let give = |n: &mut NodeState, ctx: &mut Ctx| match n {
+            NodeState::Queue(q) => q.give(ctx, into),
+            _ => false,
+        };
+        if !self.core.run_handler(queue, cell, faulty, give) {
             // Empty, down or stopped: the queue says so again once it has messages that
             // this node has no room for.
             self.set_inbox_waiting(self.me, false);
-            return None;
-        };
+            return false;
+        }
         self.core.events += 1 + u64::from(first);
-        Some(msg)
+        true
     }
 
     /// Sends `msg` to `to` if it has room, else registers this node to be woken when room
@@ -732,7 +792,7 @@ impl Ctx<'_> {
     pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
         let core = &mut *self.core;
         let slot = &mut core.slots[to as usize];
-        if slot.active || slot.free <= slot.incoming {
+        if slot.active() || slot.free <= slot.incoming {
             self.wait_for(to);
             return Err(msg);
         }
@@ -740,7 +800,9 @@ impl Ctx<'_> {
             core.events += 1;
             core.depth += 1;
             let from = self.me;
-            core.activate(to, |n, ctx| arrive(n, ctx, from, msg, token));
+            let faulty = slot.faulty;
+            let cell = slot.cell.take().expect("not running: it has room");
+            core.run_handler(to, cell, faulty, |n, ctx| arrive(n, ctx, from, msg, token));
             core.depth -= 1;
             return Ok(());
         }
@@ -780,6 +842,9 @@ impl Ctx<'_> {
     /// Sends `msg` out through `targets`, one copy each. `new_unit`: the message is new to
     /// the graph (emitted while answering a call) rather than one this node holds. With no
     /// targets a held message ends here, delivered. Refused copies land in `pending`.
+    ///
+    /// The common case, one target and no copy, is inlined in the sender's handler.
+    #[inline]
     pub fn send_copies(
         &mut self,
         targets: &[NodeId],
@@ -788,7 +853,6 @@ impl Ctx<'_> {
         pending: &mut Vec<(NodeId, Message)>,
     ) {
         if let [to] = *targets {
-            // The common case: one target, no copy.
             if new_unit {
                 self.copies(1);
             }
@@ -797,6 +861,18 @@ impl Ctx<'_> {
             }
             return;
         }
+        self.send_copies_to_many(targets, msg, new_unit, pending);
+    }
+
+    /// [`Ctx::send_copies`] to no target or several.
+    #[inline(never)]
+    fn send_copies_to_many(
+        &mut self,
+        targets: &[NodeId],
+        msg: Message,
+        new_unit: bool,
+        pending: &mut Vec<(NodeId, Message)>,
+    ) {
         let Some((last, rest)) = targets.split_last() else {
             if !new_unit {
                 self.fate(Fate::Delivered, 1);

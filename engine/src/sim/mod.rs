@@ -21,7 +21,7 @@ use crate::nodes::{
 use crate::report::{Conservation, REPORT_FORMAT, REPORT_VERSION, Report, Totals};
 use crate::validate::validate;
 
-use self::core::{Core, Event, FaultState, NodeCell, NodeId, Timed};
+use self::core::{Core, Event, FaultState, NO_NODE, NodeCell, NodeId, Timed};
 pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 
 /// Simulated time used when a graph would run forever and no duration is given.
@@ -409,11 +409,23 @@ impl Simulation {
     /// Processes one event; false when none is left.
     #[inline]
     pub fn step(&mut self) -> bool {
-        let Some(event) = self.core.pop() else {
+        self.step_until(Time::MAX)
+    }
+
+    /// Processes the next event if it is due by `t`: one of the same-instant queue first,
+    /// else the heap's earliest. False when none is.
+    #[inline]
+    fn step_until(&mut self, t: Time) -> bool {
+        if let Some(event) = self.core.ready.pop_front() {
+            self.core.events += 1;
+            self.dispatch(event);
+            return true;
+        }
+        let Some(timed) = self.core.pop_timed_until(t) else {
             return false;
         };
         self.core.events += 1;
-        self.dispatch(event);
+        self.fire(timed);
         true
     }
 
@@ -423,10 +435,7 @@ impl Simulation {
     }
 
     pub fn run_until_ns(&mut self, t: Time) {
-        while let Some(event) = self.core.pop_until(t) {
-            self.core.events += 1;
-            self.dispatch(event);
-        }
+        while self.step_until(t) {}
         self.core.now = self.core.now.max(t);
     }
 
@@ -460,9 +469,7 @@ impl Simulation {
     ) -> Result<(), String> {
         let every = every.max(1);
         let mut next_check = self.core.events + every;
-        while let Some(event) = self.core.pop_until(until.unwrap_or(Time::MAX)) {
-            self.core.events += 1;
-            self.dispatch(event);
+        while self.step_until(until.unwrap_or(Time::MAX)) {
             if self.core.events >= next_check {
                 next_check = self.core.events + every;
                 guard(self)?;
@@ -479,10 +486,7 @@ impl Simulation {
         match limit_ms {
             Some(limit) => {
                 let t = ms_to_ns(limit);
-                while let Some(event) = self.core.pop_until(t) {
-                    self.core.events += 1;
-                    self.dispatch(event);
-                }
+                while self.step_until(t) {}
             }
             None => while self.step() {},
         }
@@ -492,9 +496,17 @@ impl Simulation {
     /// the senders that now have room.
     #[inline]
     fn dispatch(&mut self, event: Event) {
-        match event {
-            Event::Fault { index, start } => self.apply_fault(index, start),
-            event => self.core.handle(event),
+        self.core.handle(event);
+        self.core.run_wakes();
+    }
+
+    /// Fires a timer (or applies a fault) from the heap, as [`Simulation::dispatch`] runs
+    /// an event. Always inlined in the step: every other event is a timer.
+    #[inline(always)]
+    fn fire(&mut self, timed: Timed) {
+        match timed {
+            Timed::Timer { node, tag } => self.core.timer(node, tag),
+            Timed::Fault { index, start } => self.apply_fault(index, start),
         }
         self.core.run_wakes();
     }
@@ -545,7 +557,8 @@ impl Simulation {
 
     /// The node whose handler ran last (the one to blame when a handler panics).
     pub fn current_node(&self) -> Option<&str> {
-        self.core.current.map(|n| self.ids[n as usize].as_str())
+        let n = self.core.current;
+        (n != NO_NODE).then(|| self.ids[n as usize].as_str())
     }
 
     fn kind_of(&self, i: usize) -> Option<crate::model::NodeKind> {
@@ -601,7 +614,7 @@ impl Simulation {
         });
         let index = (self.faults.len() - 1) as u32;
         self.core.events += 1;
-        self.dispatch(Event::Fault { index, start: true });
+        self.fire(Timed::Fault { index, start: true });
         Ok(())
     }
 
@@ -610,7 +623,7 @@ impl Simulation {
         let i = self.index_of(id)?;
         for index in self.active_faults[i].clone() {
             self.core.events += 1;
-            self.dispatch(Event::Fault {
+            self.fire(Timed::Fault {
                 index,
                 start: false,
             });
