@@ -54,6 +54,9 @@ struct Throttle {
     armed: bool,
     /// Time spent throttling in earlier spells.
     spent: Time,
+    /// The queue's `in` count when it last looked: a message that came in since took a
+    /// turn.
+    seen_in: u64,
 }
 
 impl Throttle {
@@ -71,6 +74,13 @@ impl Throttle {
 
     fn spent(&self, now: Time) -> Time {
         self.spent + self.since.map_or(0, |s| now - s)
+    }
+
+    /// Ends a spell of throttling.
+    fn end(&mut self, now: Time) {
+        if let Some(since) = self.since.take() {
+            self.spent += now - since;
+        }
     }
 }
 
@@ -106,16 +116,23 @@ impl Queue {
         if ctx.faults().crashed {
             return 0;
         }
-        match (self.when_full, self.capacity) {
-            (WhenFull::Block, Some(cap)) => cap.saturating_sub(self.waiting.len() as u64),
-            (WhenFull::Throttle, Some(cap)) => {
-                if self.throttle.since.is_none() {
-                    cap.saturating_sub(self.waiting.len() as u64)
-                } else {
-                    u64::from(self.throttle.turn_due(ctx.now()))
-                }
-            }
-            _ => UNLIMITED,
+        let Some(cap) = self.capacity else {
+            return UNLIMITED;
+        };
+        match self.when_full {
+            WhenFull::Block => cap.saturating_sub(self.waiting.len() as u64),
+            WhenFull::Throttle => self.throttled_free(cap, ctx.now()),
+            WhenFull::DropNewest | WhenFull::DropOldest => UNLIMITED,
+        }
+    }
+
+    /// A throttling queue's room: as a blocking queue's until it is full, then one message
+    /// when a turn is due.
+    fn throttled_free(&self, cap: u64, now: Time) -> u64 {
+        if self.throttle.since.is_none() {
+            cap.saturating_sub(self.waiting.len() as u64)
+        } else {
+            u64::from(self.throttle.turn_due(now))
         }
     }
 
@@ -125,18 +142,23 @@ impl Queue {
         let now = ctx.now();
         let len = self.waiting.len() as u64;
         let t = &mut self.throttle;
-        match (self.when_full, self.capacity, t.since) {
-            (WhenFull::Throttle, Some(cap), None) if len >= cap => {
+        let came_in = t.seen_in != self.in_;
+        t.seen_in = self.in_;
+        match (self.capacity, t.since) {
+            (Some(cap), None) if len >= cap => {
                 t.since = Some(now);
                 t.next_turn = now.saturating_add(t.gap.unwrap_or(0));
             }
-            (WhenFull::Throttle, Some(cap), Some(_)) if len > cap / 2 => {}
-            (_, _, Some(since)) => {
-                t.spent += now - since;
-                t.since = None;
+            (Some(cap), Some(_)) if len > cap / 2 => {
+                if came_in {
+                    // That message took the turn; the next one comes a gap later.
+                    t.next_turn = now.saturating_add(t.gap.unwrap_or(0));
+                }
+            }
+            _ => {
+                t.end(now);
                 return;
             }
-            _ => return,
         }
         // Throttling: the senders wait for the next turn, whatever else happens meanwhile.
         if !t.armed && t.gap.is_some() && !t.turn_due(now) {
@@ -203,7 +225,7 @@ impl Queue {
     /// handler of the queue.
     #[inline(always)]
     fn publish(&mut self, ctx: &mut Ctx) {
-        if self.when_full == WhenFull::Throttle || self.throttle.since.is_some() {
+        if self.when_full == WhenFull::Throttle {
             self.update_throttle(ctx);
         }
         self.depth.set(ctx.now(), self.waiting.len() as u64);
@@ -237,14 +259,9 @@ impl Behavior for Queue {
 
     fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
         self.in_ += 1;
-        let took_turn = self.throttle.since.is_some();
-        if took_turn {
-            // This message took the turn; the next one comes a gap later.
-            let t = &mut self.throttle;
-            t.next_turn = ctx.now().saturating_add(t.gap.unwrap_or(0));
-        }
         if ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
-            if took_turn {
+            if self.when_full == WhenFull::Throttle {
+                // It took a turn all the same.
                 self.publish(ctx);
             }
             return;
@@ -315,6 +332,9 @@ impl Behavior for Queue {
         self.when_full = c.when_full;
         self.durable = c.durable;
         self.throttle.gap = throttle_gap(c);
+        if c.when_full != WhenFull::Throttle {
+            self.throttle.end(ctx.now());
+        }
         self.dispatch(ctx);
         Ok(())
     }
