@@ -216,12 +216,14 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                 &WHEN_FULL,
             );
             if c.when_full == WhenFull::Throttle {
-                if c.throttle_rate_per_sec.is_none() {
-                    // Chosen just now: a throttling queue needs its rate.
+                if c.throttle_rate_per_sec.is_none() && !on_broker {
+                    // Chosen just now: a throttling queue needs its rate (on a broker,
+                    // where when_full is not used, the file stays as it is).
                     c.throttle_rate_per_sec = Some(DEFAULT_THROTTLE_RATE);
                     rows.change("when_full");
                 }
-                let mut rate = c.throttle_rate_per_sec.unwrap_or(DEFAULT_THROTTLE_RATE);
+                let shown = c.throttle_rate_per_sec.unwrap_or(DEFAULT_THROTTLE_RATE);
+                let mut rate = shown;
                 rows.number(
                     ui,
                     "throttle_rate_per_sec",
@@ -231,7 +233,9 @@ pub fn config_ui(ui: &mut egui::Ui, rows: &mut Rows, graph: &Graph, node: &Node)
                     &mut rate,
                     Num::PER_SEC,
                 );
-                c.throttle_rate_per_sec = Some(rate);
+                if rate != shown {
+                    c.throttle_rate_per_sec = Some(rate);
+                }
             }
             rows.disabled(on_broker.then_some(BROKER_QUEUE_DURABLE));
             rows.flag(

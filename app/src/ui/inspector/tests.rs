@@ -784,3 +784,23 @@ fn choosing_throttle_brings_its_rate() {
     );
     assert!(h.query_by_label("throttle").is_none());
 }
+
+/// A broker-backed queue keeps a throttle without a rate as the file has it (when_full is
+/// the broker's there): looking at it changes nothing.
+#[test]
+fn a_broker_queue_with_throttle_is_left_as_it_is() {
+    let mut graph = sample("mm1.json");
+    let queue = graph.nodes.iter_mut().find(|n| n.id == "q").unwrap();
+    queue.config = NodeConfig::Queue(QueueConfig {
+        when_full: WhenFull::Throttle,
+        backend: Some(Backend::RabbitMq(RabbitMqBackend {
+            queue: "q".into(),
+            ..RabbitMqBackend::default()
+        })),
+        ..QueueConfig::default()
+    });
+    let before = queue.config.clone();
+    let h = harness(selecting(graph, "q"));
+    assert_eq!(config(&h, "q"), &before);
+    assert_eq!(h.state().doc.undo_label(), None);
+}
