@@ -19,6 +19,23 @@ const MARGIN: f32 = 12.0;
 const PAD: f32 = 6.0;
 /// The smallest a node is drawn, in points, so that lone nodes stay visible.
 const MIN_NODE: f32 = 1.5;
+/// How wide an edge is drawn, in points.
+const EDGE_WIDTH: f32 = 0.75;
+
+/// A straight line from `a` to `b`, `width` wide, as two triangles.
+fn add_line(mesh: &mut Mesh, a: Pos2, b: Pos2, width: f32, color: egui::Color32) {
+    let along = b - a;
+    let Some(dir) = (along.length() > f32::EPSILON).then(|| along.normalized()) else {
+        return;
+    };
+    let side = dir.rot90() * (width / 2.0);
+    let i = mesh.vertices.len() as u32;
+    for p in [a + side, a - side, b - side, b + side] {
+        mesh.colored_vertex(p, color);
+    }
+    mesh.add_triangle(i, i + 1, i + 2);
+    mesh.add_triangle(i, i + 2, i + 3);
+}
 
 /// The minimap's state: whether it is turned off, and its nodes, kept until the document
 /// or the canvas's size changes.
@@ -141,8 +158,8 @@ impl Minimap {
         }
     }
 
-    /// Every node as a box in its kind's colour, in one mesh, built again only when the
-    /// document, the canvas's size or the theme changed.
+    /// Every edge as a thin line and every node as a box in its kind's colour, in one mesh,
+    /// built again only when the document, the canvas's size or the theme changed.
     fn nodes(
         &mut self,
         doc: DocStamp,
@@ -162,8 +179,23 @@ impl Minimap {
             return Arc::clone(mesh);
         }
         let mut mesh = Mesh::default();
-        mesh.reserve_vertices(scene.nodes.len() * 4);
-        mesh.reserve_triangles(scene.nodes.len() * 2);
+        mesh.reserve_vertices((scene.nodes.len() + scene.edges.len()) * 4);
+        mesh.reserve_triangles((scene.nodes.len() + scene.edges.len()) * 2);
+        // Edges first, under the nodes: from the source's right side to the target's left.
+        let edge = palette.edge.gamma_multiply(0.6);
+        let call = palette.call.gamma_multiply(0.6);
+        for e in &scene.edges {
+            let (from, to) = (&scene.nodes[e.from].rect, &scene.nodes[e.to].rect);
+            let a = place.screen_of(from.right_center());
+            let b = place.screen_of(to.left_center());
+            add_line(
+                &mut mesh,
+                a,
+                b,
+                EDGE_WIDTH,
+                if e.call { call } else { edge },
+            );
+        }
         for node in &scene.nodes {
             let rect = Rect::from_min_max(
                 place.screen_of(node.rect.min),
@@ -184,6 +216,30 @@ mod tests {
     use egui::pos2;
 
     use super::*;
+
+    /// A line is a quad of the given width around the segment; a zero-length one is left out.
+    #[test]
+    fn a_line_is_two_triangles_of_its_width() {
+        let mut mesh = Mesh::default();
+        add_line(
+            &mut mesh,
+            pos2(0.0, 0.0),
+            pos2(10.0, 0.0),
+            2.0,
+            egui::Color32::WHITE,
+        );
+        assert_eq!((mesh.vertices.len(), mesh.indices.len()), (4, 6));
+        let ys: Vec<f32> = mesh.vertices.iter().map(|v| v.pos.y.abs()).collect();
+        assert!(ys.iter().all(|&y| (y - 1.0).abs() < 1e-6), "{ys:?}");
+        add_line(
+            &mut mesh,
+            pos2(3.0, 3.0),
+            pos2(3.0, 3.0),
+            2.0,
+            egui::Color32::WHITE,
+        );
+        assert_eq!(mesh.vertices.len(), 4);
+    }
 
     #[test]
     fn the_graph_keeps_its_proportions_in_the_corner() {
