@@ -1,4 +1,5 @@
-//! Find node (Ctrl+F): type part of a node's id, label, kind or process, pick a result,
+//! Find node (Ctrl+F): type part of a node's id, label, kind, process or config (as the
+//! canvas sums it up under the node: `throttle`, `durable`, `exp 10 ms`), pick a result,
 //! and the canvas selects the node and centres on it. Made for big graphs, where a node is
 //! hard to spot by eye.
 
@@ -79,9 +80,19 @@ fn rank(node: &Node, q: &str) -> Option<u8> {
         .is_some_and(|p| p.to_lowercase().contains(q))
     {
         Some(6)
+    } else if config_summary(node).to_lowercase().contains(q) {
+        Some(CONFIG_MATCH)
     } else {
         None
     }
+}
+
+/// The rank of a node found by its config only.
+const CONFIG_MATCH: u8 = 7;
+
+/// The node's config as the canvas sums it up under its title.
+fn config_summary(node: &Node) -> String {
+    crate::ui::canvas::summary::summary(&node.config)
 }
 
 /// The nodes of `graph` that match `query` (case-insensitive), best first and in graph
@@ -101,10 +112,23 @@ pub fn search(graph: &Graph, query: &str) -> Matches {
     let total = found.len();
     found.sort_unstable();
     found.truncate(SHOWN);
-    let nodes = found.iter().map(|&(_, i)| &graph.nodes[i]);
     Matches {
-        ids: nodes.clone().map(|n| n.id.clone()).collect(),
-        lines: nodes.map(line).collect(),
+        ids: found
+            .iter()
+            .map(|&(_, i)| graph.nodes[i].id.clone())
+            .collect(),
+        lines: found
+            .iter()
+            .map(|&(r, i)| {
+                let node = &graph.nodes[i];
+                if r == CONFIG_MATCH {
+                    // Found by its config: say what matched.
+                    format!("{}  ·  {}", line(node), config_summary(node))
+                } else {
+                    line(node)
+                }
+            })
+            .collect(),
         total,
     }
 }
@@ -160,7 +184,7 @@ pub fn window(
             let field = ui
                 .add(
                     egui::TextEdit::singleline(&mut state.query)
-                        .hint_text("id, label, kind or process")
+                        .hint_text("id, label, kind, process or config")
                         .desired_width(f32::INFINITY),
                 )
                 .labelled_by(label.id);
@@ -271,6 +295,24 @@ mod tests {
         assert_eq!(search(&graph(), "queue").ids, ["ORDERS-DLQ"]);
         assert_eq!(search(&graph(), "back").ids, ["payments", "audit"]);
         assert_eq!(search(&graph(), "nothing like it").total, 0);
+    }
+
+    /// Config as the canvas sums it up finds nodes last, and the line says what matched.
+    #[test]
+    fn config_finds_nodes_and_says_what_matched() {
+        let mut g = graph();
+        g.nodes[3].config = NodeConfig::Queue(flowbench_engine::model::QueueConfig {
+            capacity: Some(50),
+            when_full: flowbench_engine::model::WhenFull::Throttle,
+            throttle_rate_per_sec: Some(80.0),
+            ..Default::default()
+        });
+        let m = search(&g, "throttle");
+        assert_eq!(m.ids, ["ORDERS-DLQ"]);
+        assert_eq!(m.lines, ["ORDERS-DLQ  ·  queue  ·  cap 50 · throttle 80/s"]);
+        // A name match ranks before a config match.
+        g.nodes[4].id = "throttle-log".to_owned();
+        assert_eq!(search(&g, "throttle").ids, ["throttle-log", "ORDERS-DLQ"]);
     }
 
     #[test]
