@@ -602,6 +602,38 @@ fn replications_window_runs_the_seeds_and_shows_intervals() {
     h.get_by_label("done · latency mean");
     h.get_by_label("Copy");
 
+    // Save CSV…: every figure with each run's value, where the user says.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replications.csv");
+    h.state_mut().live.export.set_native_dialogs(false);
+    h.get_by_label("Save CSV…").click();
+    h.run();
+    assert!(h.state().live.export.prompt_open());
+    h.get_by_label("Path").focus();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.get_by_label("Path")
+        .type_text(&path.display().to_string());
+    h.run();
+    h.get_by_label("Export").click();
+    h.run();
+    let csv = std::fs::read_to_string(&path).expect("the CSV was written");
+    let seeds: Vec<String> = (0..4).map(|k| format!("seed_{}", graph.seed + k)).collect();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        format!(
+            "scenario,node,figure,unit,mean,ci95,min,max,{}",
+            seeds.join(",")
+        )
+    );
+    let row: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with(",,delivered,count,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let values: Vec<f64> = row[8..].iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(values, headless);
+
     // An edit afterwards: the numbers stay, marked as those of an earlier graph.
     h.state_mut().doc.add_node(NodeKind::Sink, [900.0, 0.0]);
     h.run();

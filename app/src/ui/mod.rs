@@ -97,6 +97,8 @@ pub enum AppCommand {
     ExportReport,
     /// Save the live run's time series (CSV).
     ExportSeriesCsv,
+    /// Save the Replications window's figures (this CSV).
+    ExportReplicationsCsv(String),
 }
 
 /// How the designer starts.
@@ -319,6 +321,15 @@ impl FlowbenchApp {
                     &mut self.commands,
                 );
             }
+            AppCommand::ExportReplicationsCsv(content) => {
+                live::export::request_content(
+                    &mut self.live,
+                    &self.doc,
+                    live::export::ExportWhat::ReplicationsCsv,
+                    content,
+                    ctx,
+                );
+            }
             file_command => files::handle(self, ctx, file_command),
         }
     }
@@ -525,7 +536,13 @@ impl eframe::App for FlowbenchApp {
             shortcuts::window(&ctx, &mut self.show_shortcuts);
         }
         find::window(&ctx, &mut self.find, &self.doc, &mut self.commands);
-        replicate::window(&ctx, &mut self.replicate, &self.doc, &self.live);
+        replicate::window(
+            &ctx,
+            &mut self.replicate,
+            &self.doc,
+            &self.live,
+            &mut self.commands,
+        );
         files::dialogs_ui(self, &ctx);
         live::export::dialogs_ui(&mut self.live, &ctx, &mut self.commands);
         self.handle_commands(&ctx);

@@ -17,9 +17,10 @@ use crate::cli::replications::{self, Figure, Job, RunFigures, figures, run_jobs,
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
 use crate::cli::sweep::{ScenarioError, build_scenarios, parse_setting};
-use crate::ui::Document;
 use crate::ui::document::DocStamp;
 use crate::ui::live::LiveSession;
+use crate::ui::live::export::csv_field;
+use crate::ui::{AppCommand, Document};
 
 /// Replications a window offers at most.
 const MAX_RUNS: u32 = 1000;
@@ -260,8 +261,57 @@ pub fn as_text(outcome: &Outcome) -> String {
     text
 }
 
+/// The figures as CSV, for a spreadsheet: one row per figure and scenario with its unit
+/// (`count`, `per_second`, `ms`, `share` 0–1), mean, 95 % half-width, min and max, and then
+/// every run's value, one column per seed.
+pub fn as_csv(outcome: &Outcome) -> String {
+    let seeds: Vec<u64> = (0..outcome.runs as u64)
+        .map(|k| outcome.first_seed.wrapping_add(k))
+        .collect();
+    let mut text = "scenario,node,figure,unit,mean,ci95,min,max".to_owned();
+    for seed in &seeds {
+        text.push_str(&format!(",seed_{seed}"));
+    }
+    text.push('\n');
+    let number = |x: f64| {
+        if x.is_finite() {
+            x.to_string()
+        } else {
+            String::new()
+        }
+    };
+    for (label, figures) in &outcome.scenarios {
+        for f in figures {
+            let unit = serde_json::to_value(f.unit)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut row = vec![
+                csv_field(label),
+                csv_field(f.node.as_deref().unwrap_or("")),
+                csv_field(&f.name),
+                unit,
+                number(f.mean),
+                number(f.ci95),
+                number(f.min),
+                number(f.max),
+            ];
+            row.extend(f.values.iter().map(|&v| number(v)));
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+    }
+    text
+}
+
 /// The Replications window, when open.
-pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, live: &LiveSession) {
+pub fn window(
+    ctx: &egui::Context,
+    state: &mut ReplicateState,
+    doc: &Document,
+    live: &LiveSession,
+    commands: &mut Vec<AppCommand>,
+) {
     state.poll();
     if !state.open {
         return;
@@ -361,7 +411,7 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
                             "The graph changed since these runs: run again for its numbers.",
                         );
                     }
-                    outcome_ui(ui, outcome);
+                    outcome_ui(ui, outcome, commands);
                 }
             }
         });
@@ -371,7 +421,7 @@ pub fn window(ctx: &egui::Context, state: &mut ReplicateState, doc: &Document, l
     }
 }
 
-fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
+fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome, commands: &mut Vec<AppCommand>) {
     let scenarios = match outcome.scenarios.len() {
         1 => String::new(),
         n => format!(" for each of {n} scenarios"),
@@ -390,6 +440,13 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome) {
             .clicked()
         {
             ui.ctx().copy_text(as_text(outcome));
+        }
+        if ui
+            .button("Save CSV…")
+            .on_hover_text("Every figure with each run's value, one column per seed")
+            .clicked()
+        {
+            commands.push(AppCommand::ExportReplicationsCsv(as_csv(outcome)));
         }
     });
     let (headings, rows) = table(outcome);
@@ -501,5 +558,24 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.lines().count(), rows.len() + 1);
+
+        let csv = as_csv(&outcome);
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("scenario,node,figure,unit,mean,ci95,min,max,seed_7,seed_8,seed_9")
+        );
+        let figures = &outcome.scenarios[0].1;
+        assert_eq!(lines.clone().count(), figures.len());
+        let latency = figures
+            .iter()
+            .find(|f| f.node.as_deref() == Some("done") && f.name == "latency mean")
+            .unwrap();
+        let row = lines
+            .find(|l| l.starts_with(",done,latency mean,ms,"))
+            .unwrap();
+        let cells: Vec<f64> = row.split(',').skip(4).map(|c| c.parse().unwrap()).collect();
+        assert_eq!(cells[0], latency.mean);
+        assert_eq!(&cells[4..], latency.values.as_slice());
     }
 }

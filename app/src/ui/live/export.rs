@@ -1,6 +1,6 @@
 //! Exports of a live run: its report as JSON (graph-format.md §2, as `flowbench run --report`
-//! writes it) and its time series as CSV, through a native save dialog or, where none can be
-//! shown, a window asking for the path.
+//! writes it) and its time series as CSV; and of the Replications window's figures as CSV.
+//! Through a native save dialog or, where none can be shown, a window asking for the path.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -24,6 +24,8 @@ pub const CSV_HEADER: &str = "node,sim_time_ms,in_per_sec,out_per_sec,depth,late
 pub enum ExportWhat {
     Report,
     SeriesCsv,
+    /// The Replications window's figures, with every run's value.
+    ReplicationsCsv,
 }
 
 impl ExportWhat {
@@ -31,13 +33,14 @@ impl ExportWhat {
         match self {
             ExportWhat::Report => "Export run report",
             ExportWhat::SeriesCsv => "Export time series",
+            ExportWhat::ReplicationsCsv => "Export replications",
         }
     }
 
     fn filter(self) -> (&'static str, &'static [&'static str]) {
         match self {
             ExportWhat::Report => ("Flowbench run report", &["json"]),
-            ExportWhat::SeriesCsv => ("CSV", &["csv"]),
+            ExportWhat::SeriesCsv | ExportWhat::ReplicationsCsv => ("CSV", &["csv"]),
         }
     }
 
@@ -45,6 +48,7 @@ impl ExportWhat {
         match self {
             ExportWhat::Report => "report.json",
             ExportWhat::SeriesCsv => "series.csv",
+            ExportWhat::ReplicationsCsv => "replications.csv",
         }
     }
 }
@@ -142,7 +146,7 @@ fn value(v: f32) -> String {
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -171,7 +175,22 @@ pub fn request(
             let order: Vec<&str> = snapshot.report.nodes.keys().map(String::as_str).collect();
             series_csv(live.series(), &order)
         }
+        ExportWhat::ReplicationsCsv => {
+            unreachable!("the Replications window hands its content to request_content")
+        }
     };
+    request_content(live, doc, what, content, ctx);
+}
+
+/// Asks where to write `content` (made by the caller, such as the Replications window's
+/// figures), then writes it.
+pub fn request_content(
+    live: &mut LiveSession,
+    doc: &Document,
+    what: ExportWhat,
+    content: String,
+    ctx: &egui::Context,
+) {
     let pending = Pending {
         what,
         content,
@@ -305,6 +324,7 @@ fn exported_message(what: ExportWhat, path: &Path) -> String {
     let thing = match what {
         ExportWhat::Report => "run report",
         ExportWhat::SeriesCsv => "time series",
+        ExportWhat::ReplicationsCsv => "replications",
     };
     format!("Exported the {thing} to {}", path.display())
 }
