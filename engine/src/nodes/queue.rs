@@ -111,7 +111,7 @@ impl Queue {
         }
     }
 
-    /// Room published to senders: only a blocking queue ever says "full".
+    /// Room published to senders: only a blocking or a throttling queue ever says "full".
     fn free(&self, ctx: &Ctx) -> u64 {
         if ctx.faults().crashed {
             return 0;
