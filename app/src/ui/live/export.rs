@@ -175,8 +175,12 @@ pub fn request(
             let order: Vec<&str> = snapshot.report.nodes.keys().map(String::as_str).collect();
             series_csv(live.series(), &order)
         }
+        // Made by the Replications window, which hands it to `request_content`.
         ExportWhat::ReplicationsCsv => {
-            unreachable!("the Replications window hands its content to request_content")
+            commands.push(AppCommand::Status(
+                "Export replications from the Replications window".to_owned(),
+            ));
+            return;
         }
     };
     request_content(live, doc, what, content, ctx);
