@@ -27,8 +27,8 @@ pub use self::core::{Rng, Time, ms_to_ns, ns_to_ms};
 /// Simulated time used when a graph would run forever and no duration is given.
 pub const DEFAULT_HORIZON_MS: f64 = 3_600_000.0;
 
-/// Graphs of at least this many nodes batch their histogram updates: their node state no
-/// longer stays in the caches.
+/// Graphs of at least this many nodes batch their histogram updates and read ahead the
+/// node of the next timer: their node state no longer stays in the caches.
 const BATCHED_METRICS_NODES: usize = 500;
 
 /// How to run a graph headless.
@@ -286,6 +286,7 @@ impl Simulation {
         };
         sim.has_brokers = sim.core.states().any(|n| matches!(n, NodeState::Broker(_)));
         if n >= BATCHED_METRICS_NODES {
+            sim.core.read_ahead = true;
             for i in 0..n {
                 with_node!(sim.core.node_mut(i), n => n.batch_metrics());
             }
