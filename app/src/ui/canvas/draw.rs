@@ -578,9 +578,9 @@ impl TextCache {
         let stale = self.nodes[i].as_ref().is_none_or(|t| full && !t.full);
         if stale {
             let width = (NODE_SIZE.x - style::TEXT_LEFT - style::TEXT_RIGHT) * zoom;
-            let title = one_line(painter, &node.title, style::TITLE_SIZE * zoom, width);
+            let title = fitting_line(painter, &node.title, style::TITLE_SIZE * zoom, width);
             let summary = (full && !node.summary.is_empty())
-                .then(|| one_line(painter, &node.summary, style::SUMMARY_SIZE * zoom, width));
+                .then(|| fitting_line(painter, &node.summary, style::SUMMARY_SIZE * zoom, width));
             self.nodes[i] = Some(NodeTexts {
                 title,
                 summary,
@@ -624,6 +624,17 @@ fn text_scale(zoom: f32) -> f32 {
 
 /// `text` on one line of at most `max_width`, cut with an ellipsis; painted in the colour
 /// given when it is drawn.
+/// One line of a node box: set up to 15 % smaller when that lets all of it fit (a name or
+/// summary a few letters too long), else cut with "…" at its size.
+fn fitting_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc<Galley> {
+    let galley = one_line(painter, text, size, max_width);
+    if !galley.elided {
+        return galley;
+    }
+    let smaller = one_line(painter, text, size * style::SMALLEST_FIT, max_width);
+    if smaller.elided { galley } else { smaller }
+}
+
 fn one_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc<Galley> {
     let mut job = LayoutJob::single_section(
         text.to_owned(),
@@ -640,4 +651,35 @@ fn one_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc<Gal
         overflow_character: Some('…'),
     };
     painter.layout_job(job)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node's line a few letters too long for its box is set smaller and shown whole; a
+    /// line far too long is cut with "…" at its own size; one that fits is left alone.
+    #[test]
+    fn lines_a_little_too_long_are_set_smaller_to_fit() {
+        let ctx = egui::Context::default();
+        let width = NODE_SIZE.x - style::TEXT_LEFT - style::TEXT_RIGHT;
+        let size = style::SUMMARY_SIZE;
+        let size_of = |galley: &Galley| galley.job.sections[0].format.font_id.size;
+        let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let painter = ui.painter();
+            let fits = fitting_line(painter, "cap 50 · block", size, width);
+            assert!(!fits.elided);
+            assert_eq!(size_of(&fits), size);
+
+            let nearly = fitting_line(painter, "cap 50 · throttle 80/s", size, width);
+            assert!(one_line(painter, "cap 50 · throttle 80/s", size, width).elided);
+            assert!(!nearly.elided, "set smaller, it fits");
+            assert!(size_of(&nearly) < size && size_of(&nearly) >= size * style::SMALLEST_FIT);
+
+            let long = "×4 · exp 40 ms · 5% fail · 2 retries · cut here at the end";
+            let cut = fitting_line(painter, long, size, width);
+            assert!(cut.elided);
+            assert_eq!(size_of(&cut), size);
+        });
+    }
 }

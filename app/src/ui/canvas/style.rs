@@ -7,6 +7,8 @@ use flowbench_engine::NodeKind;
 /// Type sizes in world units (scaled by the zoom on screen).
 pub const TITLE_SIZE: f32 = 13.0;
 pub const SUMMARY_SIZE: f32 = 11.0;
+/// How much smaller than its size a node's name or summary may be set to fit in its box.
+pub const SMALLEST_FIT: f32 = 0.85;
 pub const SMALL_SIZE: f32 = 10.0;
 /// Corner radius of a node box.
 pub const NODE_RADIUS: f32 = 8.0;

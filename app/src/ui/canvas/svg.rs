@@ -150,31 +150,24 @@ pub fn export_svg(graph: &Graph, dark: bool) -> String {
         }
         let left = r.min.x + style::TEXT_LEFT;
         let room = NODE_SIZE.x - style::TEXT_LEFT - style::TEXT_RIGHT;
-        let title = shorten(&node.title, style::TITLE_SIZE, room);
+        let (title, title_size) = shorten(&node.title, style::TITLE_SIZE, room);
         if node.summary.is_empty() {
-            text(
-                &mut out,
-                left,
-                r.center().y,
-                style::TITLE_SIZE,
-                p.text,
-                &title,
-            );
+            text(&mut out, left, r.center().y, title_size, p.text, &title);
         } else {
             text(
                 &mut out,
                 left,
                 r.center().y - 8.0,
-                style::TITLE_SIZE,
+                title_size,
                 p.text,
                 &title,
             );
-            let summary = shorten(&node.summary, style::SUMMARY_SIZE, room);
+            let (summary, size) = shorten(&node.summary, style::SUMMARY_SIZE, room);
             text(
                 &mut out,
                 left,
                 r.center().y + 9.0,
-                style::SUMMARY_SIZE,
+                size,
                 p.text_weak,
                 &summary,
             );
@@ -217,15 +210,19 @@ fn text(out: &mut String, x: f32, y: f32, size: f32, color: egui::Color32, conte
     );
 }
 
-/// `text` cut with an ellipsis to about `width` at font `size`.
-fn shorten(text: &str, size: f32, width: f32) -> String {
-    let fits = (width / (size * CHAR_WIDTH)).floor() as usize;
-    if text.chars().count() <= fits {
-        text.to_owned()
+/// `text` in about `width` at font `size`, with the size to set it in: a little smaller when
+/// that lets all of it fit (as on the canvas), else cut with an ellipsis at `size`.
+fn shorten(text: &str, size: f32, width: f32) -> (String, f32) {
+    let fits = |size: f32| (width / (size * CHAR_WIDTH)).floor() as usize;
+    let len = text.chars().count();
+    if len <= fits(size) {
+        (text.to_owned(), size)
+    } else if len <= fits(size * style::SMALLEST_FIT) {
+        (text.to_owned(), size * style::SMALLEST_FIT)
     } else {
-        let mut short: String = text.chars().take(fits.saturating_sub(1)).collect();
+        let mut short: String = text.chars().take(fits(size).saturating_sub(1)).collect();
         short.push('…');
-        short
+        (short, size)
     }
 }
 
@@ -342,14 +339,22 @@ mod tests {
         assert!(doc.descendants().any(|n| n.text() == Some("a <b> & 'c'")));
     }
 
-    /// Long names are shortened to fit their box.
+    /// Long names are shortened to fit their box; names a little too long are set smaller.
     #[test]
     fn long_names_are_shortened() {
-        let short = shorten("a-very-long-service-name-indeed", style::TITLE_SIZE, 98.0);
+        let size = style::TITLE_SIZE;
+        let (short, at) = shorten("a-very-long-service-name-indeed", size, 98.0);
         assert!(
             short.ends_with('…') && short.chars().count() < 20,
             "{short}"
         );
-        assert_eq!(shorten("worker", style::TITLE_SIZE, 98.0), "worker");
+        assert_eq!(at, size);
+        assert_eq!(shorten("worker", size, 98.0), ("worker".to_owned(), size));
+        let fits = (98.0 / (size * CHAR_WIDTH)).floor() as usize;
+        let nearly = "n".repeat(fits + 1);
+        assert_eq!(
+            shorten(&nearly, size, 98.0),
+            (nearly.clone(), size * style::SMALLEST_FIT)
+        );
     }
 }
