@@ -622,8 +622,6 @@ fn text_scale(zoom: f32) -> f32 {
     ((zoom.log2() * 24.0).round() / 24.0).exp2()
 }
 
-/// `text` on one line of at most `max_width`, cut with an ellipsis; painted in the colour
-/// given when it is drawn.
 /// One line of a node box: set up to 15 % smaller when that lets all of it fit (a name or
 /// summary a few letters too long), else cut with "…" at its size.
 fn fitting_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc<Galley> {
@@ -635,6 +633,8 @@ fn fitting_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc
     if smaller.elided { galley } else { smaller }
 }
 
+/// `text` on one line of at most `max_width`, cut with an ellipsis; painted in the colour
+/// given when it is drawn.
 fn one_line(painter: &Painter, text: &str, size: f32, max_width: f32) -> Arc<Galley> {
     let mut job = LayoutJob::single_section(
         text.to_owned(),
