@@ -665,7 +665,7 @@ mod tests {
         let width = NODE_SIZE.x - style::TEXT_LEFT - style::TEXT_RIGHT;
         let size = style::SUMMARY_SIZE;
         let size_of = |galley: &Galley| galley.job.sections[0].format.font_id.size;
-        let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+        let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
             let painter = ui.painter();
             let fits = fitting_line(painter, "cap 50 · block", size, width);
             assert!(!fits.elided);
@@ -681,5 +681,6 @@ mod tests {
             assert!(cut.elided);
             assert_eq!(size_of(&cut), size);
         });
+        output.textures_delta.clear();
     }
 }
