@@ -9,6 +9,7 @@ use rand::Rng as _;
 use rand_distr::{Exp1, StandardNormal};
 use serde_json::Value;
 
+use super::exp::exp1;
 use crate::model::{Dist, lognormal_sigma};
 use crate::nodes::{Behavior, NodeState, with_node};
 
@@ -1018,7 +1019,7 @@ impl Sampler {
     pub fn sample(&self, rng: &mut Rng) -> Time {
         match *self {
             Sampler::Const(ns) => ns,
-            Sampler::Exp { mean_ns } => Self::to_ns(rng.sample::<f64, _>(Exp1) * mean_ns),
+            Sampler::Exp { mean_ns } => Self::to_ns(exp1(rng) * mean_ns),
             _ => self.sample_other(rng),
         }
     }

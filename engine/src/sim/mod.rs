@@ -4,6 +4,7 @@
 //! seed give the same report, and adding a node does not change the others' draws.
 
 pub(crate) mod core;
+mod exp;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
