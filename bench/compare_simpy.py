@@ -39,6 +39,9 @@ total Flowbench whole-command time divided by the total SimPy time, over the sam
 and seeds; the target asks for Flowbench ≥ 100× faster by that ratio. Events and events/s
 are likewise summed over all replications.
 
+Target: judged on the M/M/1 model, as the performance target states it; each model's own
+line says whether it is ≥ 100× faster and within 3 %, the tandem's included.
+
 Set-up: Python 3 and the Rust toolchain of the README. Without SimPy importable, the script
 makes a venv in bench/.venv, installs `simpy` from PyPI there and restarts itself in it.
 Without target/release/flowbench it runs `cargo build --release --bin flowbench` first.
@@ -485,7 +488,7 @@ def main() -> None:
             ])
     print_table(header, table, left={0, 1})
 
-    all_met = True
+    target_met = None  # the target is judged on M/M/1; other models are shown beside it
     over = f" over {n_rep} replications" if n_rep > 1 else ""
     grand = "grand mean W" if n_rep > 1 else "mean W"
     for name, m, w, fb, sp, _, _ in rows:
@@ -493,16 +496,20 @@ def main() -> None:
         command_ratio = fb["command_s"] / sp["wall_s"]
         fast = 1 / command_ratio >= 100
         close = max(abs(fb["rel_err"]), abs(sp["rel_err"])) <= 0.03
-        all_met &= fast and close
+        if name == "mm1":
+            target_met = fast and close
         print(f"{m['title']}: Flowbench/SimPy {'total ' if n_rep > 1 else ''}wall time{over} = {engine_ratio:.4f} engine "
               f"({1 / engine_ratio:.0f}× faster), {command_ratio:.4f} whole command "
               f"({1 / command_ratio:.0f}× faster): ≥ 100× {'yes' if fast else 'NO'}")
         print(f"  {grand} − theory: Flowbench {fmt_pct(fb['rel_err'])}, SimPy {fmt_pct(sp['rel_err'])}: "
               f"both within 3 % {'yes' if close else 'NO'}; theory inside the 95 % CI: "
               f"Flowbench {yes_no(fb['covers'])}, SimPy {yes_no(sp['covers'])}")
-    print(f"target (every model: ≥ 100× faster than SimPy by whole-command wall time, both "
-          f"{'grand means' if n_rep > 1 else 'means'} within 3 % of theory): "
-          f"{'met' if all_met else 'NOT met'}")
+    verdict = ("not measured (run with --models mm1)" if target_met is None
+               else "met" if target_met else "NOT met")
+    print(f"target (M/M/1: ≥ 100× faster than SimPy by whole-command wall time, both "
+          f"{'grand means' if n_rep > 1 else 'means'} within 3 % of theory): {verdict}"
+          + ("; the other models are shown for comparison, with no target"
+             if any(r[0] != "mm1" for r in rows) else ""))
     print()
     print("How events are counted:")
     print("  Flowbench: `events` of the run report, every time a node reacts (arrival timer, "
