@@ -34,13 +34,12 @@ mkdir -p "$raw" "$graphs"
 export CARGO_TARGET_DIR=$target
 export FLOWBENCH_PGO=generate:$raw
 
-# Cargo does not see what the wrapper adds: rebuild the workspace's own crates.
-cargo clean --release -p flowbench-engine -p flowbench 2>/dev/null || true
+# FLOWBENCH_PGO rebuilds the engine (engine/build.rs), and with it what links it.
 cargo build --release --bin flowbench
 flowbench=$target/release/flowbench
 
 # The models of bench/compare_simpy.py: M/M/1 and three M/M/1 stations in series.
-station() { # index, x, service rate
+station() { # index, x, mean service time (ms)
     printf '{"id": "q%s", "kind": "queue", "pos": [%s, 0], "config": {"capacity": null}},' "$1" "$2"
     printf '{"id": "s%s", "kind": "service", "pos": [%s, 0], "config": {"concurrency": 1,' "$1" "$(($2 + 200))"
     printf ' "service_time": {"dist": "exp", "mean_ms": %s}}},' "$3"
