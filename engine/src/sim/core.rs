@@ -195,18 +195,9 @@ impl TimerHeap {
         }
         let key = (u128::from(time) << 64) | u128::from((self.seq << SLOT_BITS) | slot);
         self.seq += 1;
-        let mut i = self.keys.len();
+        let i = self.keys.len();
         self.keys.push(key);
-        let keys = &mut self.keys[..];
-        while i > 0 {
-            let parent = (i - 1) / 4;
-            if keys[parent] <= key {
-                break;
-            }
-            keys[i] = keys[parent];
-            i = parent;
-        }
-        keys[i] = key;
+        rise(&mut self.keys, i, key);
     }
 
     /// Gives the pending events new sequence numbers from 0, in the order they have.
@@ -262,9 +253,7 @@ impl TimerHeap {
             } else if first < len {
                 let mut child = first;
                 for c in first + 1..len {
-                    if keys[c] < keys[child] {
-                        child = c;
-                    }
+                    child = std::hint::select_unpredictable(keys[c] < keys[child], c, child);
                 }
                 keys[hole] = keys[child];
                 hole = child;
@@ -272,16 +261,38 @@ impl TimerHeap {
                 break;
             }
         }
-        while hole > 0 {
-            let parent = (hole - 1) / 4;
-            if keys[parent] <= last {
-                break;
-            }
-            keys[hole] = keys[parent];
-            hole = parent;
-        }
-        keys[hole] = last;
+        rise(keys, hole, last);
     }
+}
+
+/// Puts `key` into the hole at `i` of a 4-ary heap, or above it where it belongs.
+///
+/// In a small heap (the hole a child of the root) whether `key` comes before the root is
+/// as random as the model (an arrival or a departure first?): a select settles it, not a
+/// branch the processor would guess wrong half the time. Deeper, a key mostly stays where
+/// it is, a branch guessed right.
+#[inline(always)]
+fn rise(keys: &mut [u128], mut i: usize, key: u128) {
+    if i <= 4 {
+        if i > 0 {
+            let root = keys[0];
+            let above = key < root;
+            keys[i] = std::hint::select_unpredictable(above, root, key);
+            keys[0] = std::hint::select_unpredictable(above, key, root);
+        } else {
+            keys[0] = key;
+        }
+        return;
+    }
+    while i > 0 {
+        let parent = (i - 1) / 4;
+        if keys[parent] <= key {
+            break;
+        }
+        keys[i] = keys[parent];
+        i = parent;
+    }
+    keys[i] = key;
 }
 
 /// Faults active on one node, combined.
