@@ -195,9 +195,18 @@ impl TimerHeap {
         }
         let key = (u128::from(time) << 64) | u128::from((self.seq << SLOT_BITS) | slot);
         self.seq += 1;
-        let i = self.keys.len();
+        let mut i = self.keys.len();
         self.keys.push(key);
-        rise(&mut self.keys, i, key);
+        let keys = &mut self.keys[..];
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            if keys[parent] <= key {
+                break;
+            }
+            keys[i] = keys[parent];
+            i = parent;
+        }
+        keys[i] = key;
     }
 
     /// Gives the pending events new sequence numbers from 0, in the order they have.
@@ -253,7 +262,9 @@ impl TimerHeap {
             } else if first < len {
                 let mut child = first;
                 for c in first + 1..len {
-                    child = std::hint::select_unpredictable(keys[c] < keys[child], c, child);
+                    if keys[c] < keys[child] {
+                        child = c;
+                    }
                 }
                 keys[hole] = keys[child];
                 hole = child;
@@ -261,38 +272,16 @@ impl TimerHeap {
                 break;
             }
         }
-        rise(keys, hole, last);
-    }
-}
-
-/// Puts `key` into the hole at `i` of a 4-ary heap, or above it where it belongs.
-///
-/// In a small heap (the hole a child of the root) whether `key` comes before the root is
-/// as random as the model (an arrival or a departure first?): a select settles it, not a
-/// branch the processor would guess wrong half the time. Deeper, a key mostly stays where
-/// it is, a branch guessed right.
-#[inline(always)]
-fn rise(keys: &mut [u128], mut i: usize, key: u128) {
-    if i <= 4 {
-        if i > 0 {
-            let root = keys[0];
-            let above = key < root;
-            keys[i] = std::hint::select_unpredictable(above, root, key);
-            keys[0] = std::hint::select_unpredictable(above, key, root);
-        } else {
-            keys[0] = key;
+        while hole > 0 {
+            let parent = (hole - 1) / 4;
+            if keys[parent] <= last {
+                break;
+            }
+            keys[hole] = keys[parent];
+            hole = parent;
         }
-        return;
+        keys[hole] = last;
     }
-    while i > 0 {
-        let parent = (i - 1) / 4;
-        if keys[parent] <= key {
-            break;
-        }
-        keys[i] = keys[parent];
-        i = parent;
-    }
-    keys[i] = key;
 }
 
 /// Faults active on one node, combined.
