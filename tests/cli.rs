@@ -356,6 +356,52 @@ fn replications_give_means_with_confidence_intervals() {
     );
 }
 
+/// The runs' reports wait for the JSON in a temporary file (`TMPDIR`), not in memory: the
+/// document is the same either way (above); where no temporary file can be made, the
+/// command says so and where it looked, with exit 1, and asks for no file when no JSON is
+/// wanted.
+#[test]
+fn replications_keep_reports_for_the_json_in_a_temporary_file() {
+    let file = sample("mm1.json");
+    let missing = tempfile::tempdir().unwrap().path().join("gone");
+    let run = |extra: &[&str]| {
+        let mut all = vec![
+            OsStr::new("run"),
+            file.as_os_str(),
+            OsStr::new("--duration"),
+            OsStr::new("1h"),
+            OsStr::new("--replications"),
+            OsStr::new("2"),
+        ];
+        all.extend(extra.iter().map(OsStr::new));
+        let output = Command::cargo_bin("flowbench")
+            .unwrap()
+            .args(all)
+            .env("TMPDIR", &missing)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["--json"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: cannot keep the runs' reports for the JSON in a temporary file",
+            missing.display()
+        )) && stderr.contains("TMPDIR"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("2 replications"), "{stdout}");
+}
+
 /// `--set NODE.FIELD=V1,V2` runs one scenario per value and compares them: on M/M/1 a
 /// second worker cuts the time in system; the scenario that keeps the file's value is
 /// exactly the plain run; the JSON names what each scenario set.

@@ -11,6 +11,7 @@ mod import;
 pub mod load;
 pub(crate) mod replications;
 pub(crate) mod run;
+pub(crate) mod spill;
 pub mod summary;
 pub(crate) mod sweep;
 mod validate;

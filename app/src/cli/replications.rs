@@ -6,6 +6,7 @@
 //! Each run is the run `flowbench run --seed S+k` makes, so the figures do not depend on
 //! how many cores shared the work.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -15,6 +16,7 @@ use flowbench_engine::{Graph, Simulation};
 use serde::Serialize;
 
 use super::run::{End, Guard, Progress, build_error_lines, run_at_full_speed};
+use super::spill::{Spill, SpilledReport};
 use super::summary::{align, format_sim_duration, format_wall_secs};
 use super::{Failure, print_stdout};
 
@@ -64,8 +66,9 @@ pub struct Replications {
     pub wall_time_ms: f64,
     pub threads: usize,
     pub figures: Vec<Figure>,
-    /// Every run's own report, in seed order (kept only for the JSON).
-    pub reports: Vec<Report>,
+    /// Every run's own report, in seed order (kept only for the JSON, on disk until it is
+    /// written).
+    pub reports: Vec<SpilledReport>,
     /// What the table needs of each run.
     #[serde(skip)]
     pub runs: Vec<RunFigures>,
@@ -546,25 +549,44 @@ pub fn finished<T>(
 }
 
 /// Makes `jobs` for the command line: each run's figures, and its whole report only when
-/// the JSON is wanted (`--json`, `--report`); why a run did not finish names it by `name`.
+/// the JSON is wanted (`--json`, `--report`), kept in a [`Spill`] as each run ends; why a
+/// run did not finish names it by `name`.
 pub fn run_for_command_line(
     args: &super::run::RunArgs,
     jobs: &[Job],
     guard: &Guard,
     name: impl Fn(usize) -> String,
-) -> Result<(Vec<RunFigures>, Vec<Report>, usize), Failure> {
-    let want_reports = args.json() || args.report_path().is_some();
+) -> Result<(Vec<RunFigures>, Vec<SpilledReport>, usize), Failure> {
+    let spill_failed = |e: std::io::Error| {
+        Failure::Invalid(vec![format!(
+            "{}: cannot keep the runs' reports for the JSON in a temporary file: {e} \
+             (TMPDIR names where they go)",
+            std::env::temp_dir().display()
+        )])
+    };
+    let spill = if args.json() || args.report_path().is_some() {
+        Some(Spill::new().map_err(spill_failed)?)
+    } else {
+        None
+    };
     let ids = Mutex::new(None);
     let keep = |report: Report| {
         let figures = RunFigures::of(&report, &ids);
-        (figures, want_reports.then_some(report))
+        (figures, spill.as_ref().map(|spill| spill.put(&report)))
     };
     let progress = Progress::for_runs(jobs.len());
     let (results, threads) = run_jobs(jobs, guard, &keep, &|| progress.run_done());
     progress.finish();
     let kept = finished(results, name).map_err(Failure::Stopped)?;
-    let (runs, reports): (Vec<RunFigures>, Vec<Option<Report>>) = kept.into_iter().unzip();
-    Ok((runs, reports.into_iter().flatten().collect(), threads))
+    let mut runs = Vec::with_capacity(kept.len());
+    let mut reports = Vec::with_capacity(kept.len());
+    for (figures, report) in kept {
+        runs.push(figures);
+        if let Some(report) = report {
+            reports.push(report.map_err(spill_failed)?);
+        }
+    }
+    Ok((runs, reports, threads))
 }
 
 /// Runs `n` replications of `graph` to `end` and prints (or writes) what they found.
@@ -615,31 +637,45 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
 
 /// Writes `document` to `--report`, prints it (`--json`) or else `table`, and fails with
 /// exit 3 when a run's conservation check failed.
+///
+/// The JSON goes straight to the file or to standard output as it is made: the runs'
+/// reports in it are read back from their spill one at a time, never all in memory.
 pub fn deliver<'a>(
     args: &super::run::RunArgs,
     document: &impl Serialize,
     table: impl FnOnce() -> String,
     runs: impl IntoIterator<Item = &'a RunFigures>,
 ) -> Result<(), Failure> {
-    let json = || {
-        let mut json = serde_json::to_string_pretty(document).unwrap_or_else(|e| {
-            format!("{{\"error\": \"the results could not be written as JSON: {e}\"}}")
-        });
-        json.push('\n');
-        json
+    let write_json = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(out);
+        serde_json::to_writer_pretty(&mut out, document)?;
+        out.write_all(b"\n")?;
+        out.flush()
     };
-    let json = (args.json() || args.report_path().is_some()).then(json);
-    if let (Some(out), Some(json)) = (args.report_path(), &json) {
-        crate::file_io::write_atomic(out, json.as_bytes(), false).map_err(|e| {
+    if let Some(out) = args.report_path() {
+        crate::file_io::write_atomic_with(out, false, |file| write_json(file)).map_err(|e| {
             Failure::Invalid(vec![format!(
                 "{}: cannot write the report: {e}",
                 out.display()
             )])
         })?;
     }
-    match (args.json(), &json) {
-        (true, Some(json)) => print_stdout(json)?,
-        _ => print_stdout(&table())?,
+    if args.json() {
+        write_json(&mut std::io::stdout().lock()).map_err(|e| {
+            // An error of the document itself (a report that could not be read back)
+            // rather than of standard output: say what it was.
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            {
+                Some(json) if !json.is_io() => Failure::Invalid(vec![format!(
+                    "the results could not be written as JSON: {json}"
+                )]),
+                _ => Failure::Output(e),
+            }
+        })?;
+    } else {
+        print_stdout(&table())?;
     }
     if let Some((bad, why)) = runs
         .into_iter()

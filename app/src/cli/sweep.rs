@@ -142,8 +142,8 @@ pub struct Scenario {
     /// Field → value, in the order of the `--set` flags.
     pub set: serde_json::Map<String, Value>,
     pub figures: Vec<Figure>,
-    /// Every run's own report (kept only for the JSON).
-    pub reports: Vec<flowbench_engine::Report>,
+    /// Every run's own report (kept only for the JSON, on disk until it is written).
+    pub reports: Vec<super::spill::SpilledReport>,
     /// What the table needs of each run.
     #[serde(skip)]
     pub runs: Vec<RunFigures>,
