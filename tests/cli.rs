@@ -402,6 +402,80 @@ fn replications_keep_reports_for_the_json_in_a_temporary_file() {
     assert!(stdout.contains("2 replications"), "{stdout}");
 }
 
+/// `--figures` keeps the rows of the replications' and the sweep's table (and the JSON's
+/// figures) that a pattern chooses; alone, or with a pattern that matches nothing, it is a
+/// usage error (exit 2) before any run.
+#[test]
+fn figures_choose_the_rows_of_replications_and_sweeps() {
+    let file = sample("mm1.json");
+    let base = ["--duration", "1h", "--replications", "3"];
+    let with = |extra: &[&str]| {
+        let mut all = base.to_vec();
+        all.extend(extra);
+        run_file(&file, &all)
+    };
+    let table = with(&["--figures", "done,delivered"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let rows: Vec<&str> = table
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("figure"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(rows.len() >= 3, "{}", table.stdout);
+    assert!(
+        rows.iter()
+            .all(|r| r.starts_with("done · ") || r.starts_with("delivered")),
+        "{}",
+        table.stdout
+    );
+
+    let json = with(&["--figures", "*latency mean", "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    let figures = doc["figures"].as_array().unwrap();
+    assert_eq!(figures.len(), 1, "{figures:?}");
+    assert_eq!(figures[0]["node"], "done");
+    assert_eq!(
+        doc["reports"].as_array().unwrap().len(),
+        3,
+        "reports stay whole"
+    );
+
+    let sweep = run_file(
+        &file,
+        &[
+            "--duration",
+            "1h",
+            "--set",
+            "worker.concurrency=1,2",
+            "--figures",
+            "worker · utilization",
+        ],
+    );
+    assert_eq!(sweep.code, 0, "{}", sweep.stderr);
+    let rows: Vec<&str> = sweep.stdout.lines().filter(|l| l.contains(" · ")).collect();
+    assert_eq!(rows.len(), 1, "{}", sweep.stdout);
+    assert!(
+        rows[0].starts_with("worker · utilization"),
+        "{}",
+        sweep.stdout
+    );
+
+    let alone = run_file(&file, &["--duration", "1h", "--figures", "done"]);
+    assert_eq!(alone.code, 2, "{}", alone.stderr);
+    assert!(alone.stderr.contains("--figures"), "{}", alone.stderr);
+    let nothing = with(&["--figures", "done,nobody"]);
+    assert_eq!(nothing.code, 2, "{}", nothing.stderr);
+    assert!(
+        nothing.stderr.contains("--figures nobody: no figure"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(nothing.stdout.is_empty());
+}
+
 /// `--set NODE.FIELD=V1,V2` runs one scenario per value and compares them: on M/M/1 a
 /// second worker cuts the time in system; the scenario that keeps the file's value is
 /// exactly the plain run; the JSON names what each scenario set.

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use flowbench_engine::report::{LatencySummary, NodeReport, Report};
+use flowbench_engine::split::matches;
 use flowbench_engine::{Graph, Simulation};
 use serde::Serialize;
 
@@ -408,6 +409,56 @@ pub fn figures(runs: &[RunFigures]) -> Vec<Figure> {
     out
 }
 
+/// Whether `pattern` (of `--figures`) chooses the figure `name` of `node` (of the totals
+/// without one): it matches the node, the name or the whole row label.
+fn chooses(pattern: &str, node: Option<&str>, name: &str) -> bool {
+    match node {
+        Some(node) => {
+            matches(pattern, node)
+                || matches(pattern, name)
+                || matches(pattern, &format!("{node} · {name}"))
+        }
+        None => matches(pattern, name),
+    }
+}
+
+/// Whether some of `patterns` chooses `figure`; every figure when there is no pattern.
+fn chosen(figure: &Figure, patterns: &[String]) -> bool {
+    patterns.is_empty()
+        || patterns
+            .iter()
+            .any(|p| chooses(p, figure.node.as_deref(), &figure.name))
+}
+
+/// The figures of `runs` that `patterns` choose (all without patterns): [`figures`], then
+/// `--figures`.
+pub fn chosen_figures(runs: &[RunFigures], patterns: &[String]) -> Vec<Figure> {
+    let mut out = figures(runs);
+    out.retain(|f| chosen(f, patterns));
+    out
+}
+
+/// Refuses a `--figures` pattern that can choose no figure of `graph`, before any run: the
+/// figures' names are known, the nodes are the graph's.
+pub fn check_figure_patterns(patterns: &[String], graph: &Graph) -> Result<(), String> {
+    let any = |pattern: &str| {
+        TOTAL_FIELDS.iter().any(|f| chooses(pattern, None, f.name))
+            || graph.nodes.iter().any(|node| {
+                NODE_FIELDS
+                    .iter()
+                    .any(|f| chooses(pattern, Some(node.id.as_str()), f.name))
+            })
+    };
+    match patterns.iter().find(|p| !any(p)) {
+        Some(p) => Err(format!(
+            "--figures {p}: no figure of this graph matches it; a figure is chosen by its \
+             node, its name or its row (`done · latency mean`, `delivered`; `*` matches any \
+             characters)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The table printed for the replications.
 pub fn render(r: &Replications) -> String {
     let name = if r.graph.is_empty() {
@@ -623,7 +674,7 @@ pub fn run(args: &super::run::RunArgs, graph: &Graph, end: End, n: usize) -> Res
         },
         wall_time_ms,
         threads,
-        figures: figures(&runs),
+        figures: chosen_figures(&runs, args.figure_patterns()),
         reports,
         runs,
     };
@@ -716,6 +767,48 @@ mod tests {
     /// Runs of one graph share one list of node ids, and each figure holds every run's
     /// value in run order; a figure one run lacks (a latency it never measured) is left
     /// out, as are counts that stay 0.
+    /// `--figures` keeps the figures whose node, name or row label a pattern matches, and
+    /// refuses up front a pattern that can match no figure of the graph.
+    #[test]
+    fn figure_patterns_choose_rows_by_node_name_or_label() {
+        let ids = Mutex::new(None);
+        let reports = [mm1_report(1, 60_000.0), mm1_report(2, 60_000.0)];
+        let runs: Vec<RunFigures> = reports.iter().map(|r| RunFigures::of(r, &ids)).collect();
+        let labels = |patterns: &[&str]| -> Vec<String> {
+            let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+            chosen_figures(&runs, &patterns)
+                .iter()
+                .map(Figure::label)
+                .collect()
+        };
+        assert_eq!(labels(&[]).len(), figures(&runs).len());
+        let done = labels(&["done"]);
+        assert!(!done.is_empty());
+        assert!(done.iter().all(|l| l.starts_with("done · ")), "{done:?}");
+        assert_eq!(
+            labels(&["done · latency mean", "delivered"]),
+            ["delivered", "done · latency mean"]
+        );
+        let latencies = labels(&["latency*"]);
+        assert!(latencies.contains(&"done · latency mean".to_owned()));
+        assert!(latencies.iter().all(|l| l.contains("latency")));
+        assert_eq!(labels(&["*wait p99"]), ["q · wait p99"]);
+
+        let path = format!("{}/sample-graphs/mm1.json", env!("CARGO_MANIFEST_DIR"));
+        let graph = Graph::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let check = |patterns: &[&str]| {
+            let patterns: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+            check_figure_patterns(&patterns, &graph)
+        };
+        assert!(check(&["done", "delivered", "q · wait*", "*utilization"]).is_ok());
+        let refused = check(&["done", "nodes"]).unwrap_err();
+        assert!(
+            refused.starts_with("--figures nodes: no figure"),
+            "{refused}"
+        );
+        assert!(check(&["done · nothing"]).is_err());
+    }
+
     #[test]
     fn figures_come_from_what_each_run_kept() {
         let ids = Mutex::new(None);

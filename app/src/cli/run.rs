@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// side. Values are JSON (2, 0.5, null, {"dist": "exp", "mean_ms": 5}) or plain text.
     #[arg(long = "set", value_name = "NODE.FIELD=V1,V2,…")]
     set: Vec<String>,
+    /// With --replications or --set: shows only the figures whose node, name or whole row
+    /// label (`done · latency mean`) matches one of these patterns (comma separated; `*`
+    /// matches any characters), in the table and in the JSON's `figures`.
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    figures: Vec<String>,
 }
 
 impl RunArgs {
@@ -103,6 +108,10 @@ impl RunArgs {
 
     pub(super) fn duration_ms(&self) -> Option<f64> {
         self.duration
+    }
+
+    pub(super) fn figure_patterns(&self) -> &[String] {
+        &self.figures
     }
 }
 
@@ -389,6 +398,17 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             "{flag} runs as fast as the machine can: it cannot be paced (leave out --speed, \
              or pass --speed max)"
         )));
+    }
+    if !args.figures.is_empty() {
+        if !batch {
+            return Err(Failure::Usage(
+                "--figures chooses rows of the --replications or --set table; a single run's \
+                 table has a row per node (and its --json every figure)"
+                    .to_owned(),
+            ));
+        }
+        super::replications::check_figure_patterns(&args.figures, &graph)
+            .map_err(Failure::Usage)?;
     }
     if !args.set.is_empty() {
         let replications = args.replications.map_or(1, usize::from);

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::replications::{
-    Figure, Job, RunFigures, deliver, figures, run_for_command_line, side_by_side,
+    Figure, Job, RunFigures, chosen_figures, deliver, run_for_command_line, side_by_side,
 };
 use super::run::{End, Guard, RunArgs};
 use super::summary::{align, format_duration_arg, format_wall_secs};
@@ -413,7 +413,7 @@ pub fn run(args: &RunArgs, graph: &Graph, replications: usize) -> Result<(), Fai
             let runs: Vec<RunFigures> = runs.by_ref().take(replications).collect();
             Scenario {
                 set,
-                figures: figures(&runs),
+                figures: chosen_figures(&runs, args.figure_patterns()),
                 // Empty unless the JSON is wanted.
                 reports: reports.by_ref().take(replications).collect(),
                 runs,
