@@ -5,12 +5,16 @@
 use crate::model::{Arrival, NodeConfig, ProducerConfig};
 use crate::payload::{Fill, Template};
 use crate::report::NodeReport;
-use crate::sim::core::{Ctx, Fate, FaultState, Message, NodeId, Sampler, Time, ns_to_ms};
+use crate::sim::core::{
+    Ctx, DrawAhead, Fate, FaultState, Message, NodeId, Sampler, Time, ns_to_ms,
+};
 
 use super::Behavior;
 
 pub struct Producer {
     gap: Option<Sampler>,
+    /// The next gap, drawn ahead ([`DrawAhead`]).
+    ahead: DrawAhead,
     limit: Option<u64>,
     keys: Option<u64>,
     payload: Option<Template>,
@@ -30,6 +34,7 @@ impl Producer {
     pub fn new(config: &ProducerConfig, targets: Vec<NodeId>) -> Producer {
         Producer {
             gap: Sampler::interarrival(config.rate_per_sec, config.arrival == Arrival::Poisson),
+            ahead: DrawAhead::default(),
             limit: config.limit,
             keys: config.keys,
             payload: config.payload.as_ref().and_then(|p| Template::new(p).ok()),
@@ -49,12 +54,16 @@ impl Producer {
             return;
         }
         if let Some(gap) = self.gap {
-            let delay = gap.sample(ctx.rng);
+            let delay = self.ahead.take(&gap, ctx.rng);
             ctx.schedule_in(delay, 0);
         }
     }
 
     fn emit(&mut self, ctx: &mut Ctx) {
+        // Keys, payloads and failures under a fault draw from the same stream as the gaps.
+        if self.keys.is_some() || self.payload.is_some() || ctx.faulty() {
+            self.ahead.rewind(ctx.rng);
+        }
         let key = self.keys.map(|n| ctx.below(n) as u32);
         let mut msg = ctx.new_message(key, None);
         self.made += 1;
@@ -127,6 +136,7 @@ impl Behavior for Producer {
             return Err("a producer's kind cannot change while the graph runs".to_owned());
         };
         let was_idle = self.gap.is_none() || self.limit.is_some_and(|l| self.made >= l);
+        self.ahead.rewind(ctx.rng);
         self.gap = Sampler::interarrival(c.rate_per_sec, c.arrival == Arrival::Poisson);
         self.limit = c.limit;
         self.keys = c.keys;

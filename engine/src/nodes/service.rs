@@ -19,7 +19,7 @@ use crate::model::NodeConfig;
 use crate::model::{Autoscale, ServiceConfig};
 use crate::report::NodeReport;
 use crate::sim::core::{
-    Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Outcome, Sampler, Time, ms_to_ns,
+    Ctx, DrawAhead, Fate, FaultState, Message, NO_TOKEN, NodeId, Outcome, Sampler, Time, ms_to_ns,
 };
 
 use super::{Behavior, combined_failure};
@@ -146,6 +146,8 @@ impl Scaler {
 
 pub struct Service {
     service_time: Sampler,
+    /// The next job's service time, drawn ahead ([`DrawAhead`]).
+    ahead: DrawAhead,
     failure_rate: f64,
     /// The failure probability without faults: `combined_failure(failure_rate, none)`.
     own_failure: f64,
@@ -209,6 +211,7 @@ impl Service {
         };
         Service {
             service_time: Sampler::new(&config.service_time),
+            ahead: DrawAhead::default(),
             failure_rate: config.failure_rate,
             own_failure: combined_failure(config.failure_rate, &FaultState::default()),
             max_retries: config.max_retries,
@@ -323,7 +326,7 @@ impl Service {
     #[inline(always)]
     fn work(&mut self, ctx: &mut Ctx, w: usize) {
         let slow = ctx.faults().slow_factor;
-        let mut d = self.service_time.sample(ctx.rng);
+        let mut d = self.ahead.take(&self.service_time, ctx.rng);
         if slow != 1.0 {
             d = (d as f64 * slow).round() as Time;
         }
@@ -577,6 +580,10 @@ impl Behavior for Service {
         } else {
             self.own_failure
         };
+        if p > 0.0 {
+            // The draw for the failure comes from the stream of the service times.
+            self.ahead.rewind(ctx.rng);
+        }
         if ctx.chance(p) {
             self.attempt_failed(ctx, w);
         } else if let Some(&first) = self.calls.first() {
@@ -667,6 +674,7 @@ impl Behavior for Service {
             return Err("a service's kind cannot change while the graph runs".to_owned());
         };
         self.service_time = Sampler::new(&c.service_time);
+        self.ahead.rewind(ctx.rng);
         self.failure_rate = c.failure_rate;
         self.own_failure = combined_failure(c.failure_rate, &FaultState::default());
         self.max_retries = c.max_retries;
