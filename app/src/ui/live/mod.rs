@@ -38,6 +38,12 @@ use crate::ui::document::DocStamp;
 pub const REFRESH: Duration = Duration::from_millis(50);
 /// Simulated time over which the canvas's rates are measured.
 const RATE_WINDOW_MS: f64 = 1000.0;
+/// A node that handled fewer messages than this in [`RATE_WINDOW_MS`] has its rates
+/// measured over [`SPARSE_WINDOW_MS`] instead: a few messages a second would otherwise
+/// read as a rate that jumps between 0 ("idle") and whole numbers.
+const SPARSE_COUNT: u64 = 5;
+/// The longer window of a node with few messages; "idle" means none in it.
+const SPARSE_WINDOW_MS: f64 = 10_000.0;
 /// How long a run/pause click is shown before a snapshot confirms it.
 const ASK_SHOWN_S: f64 = 0.5;
 /// How long frames keep coming after a step or an advance, to show its result.
@@ -185,17 +191,21 @@ struct SentEdit {
     config: NodeConfig,
 }
 
-/// In and out counts of one node over the last second or so of simulated time.
+/// In and out counts of one node over the last second or so of simulated time, and, one
+/// point a second, over the last ten seconds (for nodes that handle few messages).
 #[derive(Debug, Clone, Default)]
 struct RateWindow {
     /// (simulated ms, in, out), oldest first.
     points: VecDeque<(f64, u64, u64)>,
+    /// The same, at least [`RATE_WINDOW_MS`] apart, over [`SPARSE_WINDOW_MS`].
+    sparse: VecDeque<(f64, u64, u64)>,
 }
 
 impl RateWindow {
     fn origin() -> RateWindow {
         RateWindow {
             points: VecDeque::from([(0.0, 0, 0)]),
+            sparse: VecDeque::from([(0.0, 0, 0)]),
         }
     }
 
@@ -203,24 +213,45 @@ impl RateWindow {
         if self.points.back().is_some_and(|&(t, _, _)| t >= t_ms) {
             return;
         }
-        self.points.push_back((t_ms, in_, out));
+        let point = (t_ms, in_, out);
+        self.points.push_back(point);
         // Keep one point at or before the window's start.
         while self.points.len() > 2 && self.points[1].0 <= t_ms - RATE_WINDOW_MS {
             self.points.pop_front();
         }
+        if self
+            .sparse
+            .back()
+            .is_none_or(|&(t, _, _)| t_ms - t >= RATE_WINDOW_MS)
+        {
+            self.sparse.push_back(point);
+            while self.sparse.len() > 2 && self.sparse[1].0 <= t_ms - SPARSE_WINDOW_MS {
+                self.sparse.pop_front();
+            }
+        }
     }
 
-    /// Messages per second in and out over the window.
+    /// Messages per second in and out over the window: the last second, or the last ten
+    /// when the last second saw fewer than [`SPARSE_COUNT`].
     fn rates(&self) -> (f64, f64) {
-        match (self.points.front(), self.points.back()) {
-            (Some(&(t0, i0, o0)), Some(&(t1, i1, o1))) if t1 > t0 => {
-                let dt = (t1 - t0) / 1000.0;
-                (
-                    i1.saturating_sub(i0) as f64 / dt,
-                    o1.saturating_sub(o0) as f64 / dt,
-                )
-            }
-            _ => (0.0, 0.0),
+        let Some(&last) = self.points.back() else {
+            return (0.0, 0.0);
+        };
+        let over = |&(t0, i0, o0): &(f64, u64, u64)| {
+            let (t1, i1, o1) = last;
+            let dt = (t1 - t0) / 1000.0;
+            let (d_in, d_out) = (i1.saturating_sub(i0), o1.saturating_sub(o0));
+            (dt > 0.0).then(|| (d_in + d_out, (d_in as f64 / dt, d_out as f64 / dt)))
+        };
+        let short = self.points.front().and_then(over);
+        if let Some((count, rates)) = short
+            && count >= SPARSE_COUNT
+        {
+            return rates;
+        }
+        match self.sparse.front().and_then(over) {
+            Some((_, rates)) => rates,
+            None => short.map_or((0.0, 0.0), |(_, rates)| rates),
         }
     }
 }

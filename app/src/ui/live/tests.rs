@@ -914,3 +914,46 @@ fn series_percentiles_are_recent() {
     assert!((after - before).abs() < 0.5 * before, "{before} {after}");
     assert!(cumulative > 5.0 * after, "{cumulative} {after}");
 }
+
+/// A node that handles a message every 1.5 s of simulated time reads as about 0.67/s all
+/// along (not a rate jumping between "idle" and 1/s), and as idle only ten seconds after
+/// its last message; a busy node's rate still follows a change within a second.
+#[test]
+fn rates_of_sparse_nodes_are_steady() {
+    let mut sparse = RateWindow::origin();
+    let mut busy = RateWindow::origin();
+    let mut seen = 0;
+    for step in 1..=600 {
+        let t = f64::from(step) * 100.0; // a snapshot every 100 ms of simulated time
+        // Sparse: one message in and out every 1,500 ms up to 30 s.
+        let n = (t.min(30_000.0) / 1500.0).floor() as u64;
+        sparse.push(t, n, n);
+        // Busy: 100/s, then 200/s from 20 s.
+        let m = if t <= 20_000.0 {
+            t / 10.0
+        } else {
+            2000.0 + (t - 20_000.0) / 5.0
+        } as u64;
+        busy.push(t, m, m);
+
+        let (rate_in, rate_out) = sparse.rates();
+        assert_eq!(rate_in, rate_out);
+        if (11_000.0..=30_000.0).contains(&t) {
+            seen += 1;
+            assert!((0.5..=0.8).contains(&rate_in), "{rate_in}/s at {t} ms");
+        }
+        if t > 30_000.0 && t < 38_000.0 {
+            assert!(rate_in > 0.0, "still 'in {rate_in}/s' at {t} ms");
+        }
+        if t >= 41_000.0 {
+            assert_eq!(rate_in, 0.0, "idle at {t} ms");
+        }
+        if (2_000.0..=20_000.0).contains(&t) {
+            assert!((busy.rates().0 - 100.0).abs() < 1.0, "{t}");
+        }
+        if t >= 21_000.0 {
+            assert!((busy.rates().0 - 200.0).abs() < 1.0, "{t}");
+        }
+    }
+    assert_eq!(seen, 191);
+}
