@@ -12,4 +12,6 @@
 pub mod cli;
 pub mod convert;
 pub mod file_io;
+#[cfg(test)]
+mod test_support;
 pub mod ui;

@@ -488,34 +488,11 @@ mod tests {
         assert_eq!(distance_to_polyline(pos2(-4.0, -3.0), &line), 5.0);
     }
 
-    /// Every sample graph, with its path under sample-graphs/.
-    fn samples() -> Vec<(String, Graph)> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-graphs");
-        let mut dirs = vec![root.clone()];
-        let mut out = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "json") {
-                    let name = path.strip_prefix(&root).unwrap().display().to_string();
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    let graph =
-                        Graph::from_json_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-                    out.push((name, graph));
-                }
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
     /// No wire of a sample graph runs under a node's box (other than its own two ends): a
     /// reader can follow every one by eye.
     #[test]
     fn sample_edges_pass_under_no_box() {
-        let samples = samples();
+        let samples = crate::test_support::sample_graphs();
         assert!(samples.len() >= 15, "found {} samples", samples.len());
         let mut hidden = Vec::new();
         let mut points = Vec::new();

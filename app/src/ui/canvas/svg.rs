@@ -252,37 +252,13 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn sample(name: &str) -> Graph {
-        let path = format!("{}/sample-graphs/{name}", env!("CARGO_MANIFEST_DIR"));
-        Graph::from_json_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
     /// Every sample exports to well-formed SVG that names every node, in both themes.
     #[test]
     fn well_formed_and_complete() {
-        let dir = std::path::PathBuf::from(format!("{}/sample-graphs", env!("CARGO_MANIFEST_DIR")));
         // The samples, and those in folders (brokers/…).
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let inner: Vec<std::path::PathBuf> = if path.is_dir() {
-                std::fs::read_dir(&path)
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .collect()
-            } else {
-                vec![path]
-            };
-            for path in inner {
-                if path.extension().is_some_and(|e| e == "json") {
-                    let name = path.strip_prefix(&dir).unwrap();
-                    names.push(name.to_string_lossy().into_owned());
-                }
-            }
-        }
-        assert!(names.iter().any(|n| n.starts_with("brokers")));
-        for name in names {
-            let graph = sample(&name);
+        let samples = crate::test_support::sample_graphs();
+        assert!(samples.iter().any(|(n, _)| n.starts_with("brokers")));
+        for (name, graph) in samples {
             for dark in [false, true] {
                 let svg = export_svg(&graph, dark);
                 let doc =
