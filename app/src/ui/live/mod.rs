@@ -249,10 +249,11 @@ impl RateWindow {
         {
             return rates;
         }
-        match self.sparse.front().and_then(over) {
-            Some((_, rates)) => rates,
-            None => short.map_or((0.0, 0.0), |(_, rates)| rates),
-        }
+        self.sparse
+            .front()
+            .and_then(over)
+            .or(short)
+            .map_or((0.0, 0.0), |(_, rates)| rates)
     }
 }
 
