@@ -824,15 +824,24 @@ impl LiveSession {
         let snapshot = self.snapshot.as_ref()?;
         let (index, _, report) = snapshot.report.nodes.get_full(id)?;
         let node = run.graph.node(id)?;
-        let (in_per_sec, out_per_sec) = self
-            .rates
-            .get(index)
-            .map(RateWindow::rates)
-            .unwrap_or_default();
+        // Once a run has finished, its last second mostly shows traffic dying down (a
+        // producer that reached its limit a moment before the last message settled): the
+        // canvas then shows each node's mean over the whole run instead.
+        let sim_s = snapshot.report.sim_time_ms / 1000.0;
+        let over_run = snapshot.state == RunState::Finished && sim_s > 0.0;
+        let (in_per_sec, out_per_sec) = if over_run {
+            (report.in_ as f64 / sim_s, report.out as f64 / sim_s)
+        } else {
+            self.rates
+                .get(index)
+                .map(RateWindow::rates)
+                .unwrap_or_default()
+        };
         let last = self.series.node(id).and_then(|s| s.last());
         let mut live = NodeLive {
             in_per_sec,
             out_per_sec,
+            over_run,
             failed: report.failed.unwrap_or(0),
             dropped: report.dropped.unwrap_or(0),
             lost: report.lost.unwrap_or(0),

@@ -31,9 +31,12 @@ pub struct BreakerLive {
 /// One node's live numbers, as of the newest snapshot.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NodeLive {
-    /// Messages (or calls) per second arriving and leaving, over the last simulated second.
+    /// Messages (or calls) per second arriving and leaving, over the last simulated second
+    /// (the last ten for a node that sees few), or over the whole run once it has finished.
     pub in_per_sec: f64,
     pub out_per_sec: f64,
+    /// The rates are the finished run's means.
+    pub over_run: bool,
     /// Totals since the run started.
     pub failed: u64,
     pub dropped: u64,
@@ -359,6 +362,8 @@ pub fn node_overlay(
     };
     let (text, color) = if idle {
         ("idle".to_owned(), colors.weak)
+    } else if live.over_run {
+        (format!("mean {rates}"), colors.text)
     } else {
         (rates, colors.text)
     };

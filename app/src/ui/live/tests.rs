@@ -47,6 +47,15 @@ fn run_paused_at(name: &str, t_ms: f64) -> (Document, LiveSession) {
     (doc, live)
 }
 
+/// The sample graph `name` asked to run at full speed.
+fn started_at_max(name: &str) -> (Document, LiveSession) {
+    let doc = Document::new(sample(name), None);
+    let mut live = LiveSession::default();
+    live.set_speed(Speed::Max);
+    live.run(&doc);
+    (doc, live)
+}
+
 fn paused_at(live: &LiveSession, t_ms: f64) -> bool {
     live.snapshot()
         .is_some_and(|s| s.state == RunState::Paused && s.report.sim_time_ms >= t_ms)
@@ -430,6 +439,22 @@ fn node_live_and_edge_rates() {
         report.nodes["queue-throttle"].throttling.unwrap()
     );
     assert!(!live.node_live("queue-block").unwrap().throttling);
+}
+
+/// Once a run has finished, the canvas shows each node's mean rates over the whole run, not
+/// the last second, where traffic dies down: the CQRS sample's query client (100/s until
+/// its limit of 3,000) read 54/s at the end before.
+#[test]
+fn finished_runs_show_mean_rates() {
+    let (doc, mut live) = started_at_max("cqrs.json");
+    poll_until(&mut live, &doc, |l| l.state() == Some(&RunState::Finished));
+    let sim_s = live.snapshot().unwrap().report.sim_time_ms / 1000.0;
+    let queries = live.node_live("queries").unwrap();
+    assert!(queries.over_run);
+    assert!((queries.out_per_sec - 3000.0 / sim_s).abs() < 1e-9);
+    assert!(queries.out_per_sec > 95.0, "{}", queries.out_per_sec);
+    let commands = live.node_live("commands").unwrap();
+    assert!((commands.out_per_sec - 1200.0 / sim_s).abs() < 1e-9);
 }
 
 // ---- the run bar in the app ----------------------------------------------------------------
@@ -849,10 +874,7 @@ fn monitor_table_shows_the_broker_fields() {
 /// offering a restart, which would not help) and the speed menu does not offer max.
 #[test]
 fn brokers_run_live_only() {
-    let doc = Document::new(sample("brokers/rabbitmq-work-queue.json"), None);
-    let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
-    live.run(&doc);
+    let (doc, mut live) = started_at_max("brokers/rabbitmq-work-queue.json");
     poll_until(&mut live, &doc, |l| !l.notices().is_empty());
     let notice = live.notices().remove(0);
     assert!(
