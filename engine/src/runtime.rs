@@ -328,7 +328,11 @@ impl Engine {
                                 sim.step();
                             }
                             _ => {
-                                sim.run_until_ns(target);
+                                // A graph that has ended stays at its last event, where a
+                                // headless run of it ends, rather than at the wall clock.
+                                if !sim.is_idle() {
+                                    sim.run_until_ns(target);
+                                }
                                 break;
                             }
                         }

@@ -47,11 +47,11 @@ fn run_paused_at(name: &str, t_ms: f64) -> (Document, LiveSession) {
     (doc, live)
 }
 
-/// The sample graph `name` asked to run at full speed.
-fn started_at_max(name: &str) -> (Document, LiveSession) {
+/// The sample graph `name` asked to run at `speed`.
+fn started(name: &str, speed: Speed) -> (Document, LiveSession) {
     let doc = Document::new(sample(name), None);
     let mut live = LiveSession::default();
-    live.set_speed(Speed::Max);
+    live.set_speed(speed);
     live.run(&doc);
     (doc, live)
 }
@@ -446,7 +446,7 @@ fn node_live_and_edge_rates() {
 /// its limit of 3,000) read 54/s at the end before.
 #[test]
 fn finished_runs_show_mean_rates() {
-    let (doc, mut live) = started_at_max("cqrs.json");
+    let (doc, mut live) = started("cqrs.json", Speed::Max);
     poll_until(&mut live, &doc, |l| l.state() == Some(&RunState::Finished));
     let sim_s = live.snapshot().unwrap().report.sim_time_ms / 1000.0;
     let queries = live.node_live("queries").unwrap();
@@ -455,6 +455,18 @@ fn finished_runs_show_mean_rates() {
     assert!(queries.out_per_sec > 95.0, "{}", queries.out_per_sec);
     let commands = live.node_live("commands").unwrap();
     assert!((commands.out_per_sec - 1200.0 / sim_s).abs() < 1e-9);
+}
+
+/// A live run that ends by itself ends where the headless run does, whatever its pace: the
+/// finished report is the headless one, number for number (the clock no longer runs on to
+/// the end of the slice in which the last message settled).
+#[test]
+fn finished_live_run_matches_the_headless_run() {
+    let (doc, mut live) = started("cqrs.json", Speed::X100);
+    poll_until(&mut live, &doc, |l| l.state() == Some(&RunState::Finished));
+    let headless = run(&doc.graph, &RunOptions::default()).unwrap();
+    let shown = live.snapshot().unwrap().report.without_wall_time();
+    assert_eq!(shown, headless.without_wall_time());
 }
 
 // ---- the run bar in the app ----------------------------------------------------------------
@@ -874,7 +886,7 @@ fn monitor_table_shows_the_broker_fields() {
 /// offering a restart, which would not help) and the speed menu does not offer max.
 #[test]
 fn brokers_run_live_only() {
-    let (doc, mut live) = started_at_max("brokers/rabbitmq-work-queue.json");
+    let (doc, mut live) = started("brokers/rabbitmq-work-queue.json", Speed::Max);
     poll_until(&mut live, &doc, |l| !l.notices().is_empty());
     let notice = live.notices().remove(0);
     assert!(
