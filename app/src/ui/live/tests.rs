@@ -632,9 +632,10 @@ fn refused_edit_beside_another_command_in_one_frame() {
     h.get_by_label_contains("'order-events' runs with its earlier settings");
     assert!(h.query_by_label("Dismiss").is_none());
 
-    // Restart applies the refused edit too.
+    // Restart applies the refused edit too (frames come until the new run's first
+    // snapshot, however long a loaded machine takes to send it).
     h.get_by_label("Restart").click();
-    h.run();
+    wait(&mut h, |app| paused_at(&app.live, 0.0));
     assert_eq!(running_config(h.state(), "order-events"), refused);
     assert!(h.state().live.notices().is_empty());
 }
