@@ -364,9 +364,9 @@ impl LiveSession {
             self.rates = vec![RateWindow::origin(); snapshot.report.nodes.len()];
         }
         self.take_verdicts(&snapshot);
-        let Some(run) = &self.run else {
+        if self.run.is_none() {
             return;
-        };
+        }
         let report = &snapshot.report;
         let t = report.sim_time_ms;
         let record_all = report.nodes.len() <= RECORD_ALL_UP_TO;
@@ -396,15 +396,17 @@ impl LiveSession {
                 }
             }
         }
-        self.max_edge_rate = (0..run.edges.len())
-            .map(|i| self.edge_rate_at(run, i))
-            .fold(0.0, f64::max);
         if let Some((running, _)) = self.asked
             && running == (snapshot.state == RunState::Running)
         {
             self.asked = None;
         }
         self.snapshot = Some(snapshot);
+        if let Some(run) = &self.run {
+            self.max_edge_rate = (0..run.edges.len())
+                .map(|i| self.edge_rate_at(run, i))
+                .fold(0.0, f64::max);
+        }
     }
 
     /// Learns from `snapshot` the verdicts on the commands it shows applied: each config
@@ -824,19 +826,7 @@ impl LiveSession {
         let snapshot = self.snapshot.as_ref()?;
         let (index, _, report) = snapshot.report.nodes.get_full(id)?;
         let node = run.graph.node(id)?;
-        // Once a run has finished, its last second mostly shows traffic dying down (a
-        // producer that reached its limit a moment before the last message settled): the
-        // canvas then shows each node's mean over the whole run instead.
-        let sim_s = snapshot.report.sim_time_ms / 1000.0;
-        let over_run = snapshot.state == RunState::Finished && sim_s > 0.0;
-        let (in_per_sec, out_per_sec) = if over_run {
-            (report.in_ as f64 / sim_s, report.out as f64 / sim_s)
-        } else {
-            self.rates
-                .get(index)
-                .map(RateWindow::rates)
-                .unwrap_or_default()
-        };
+        let (in_per_sec, out_per_sec, over_run) = self.rates_of(index);
         let last = self.series.node(id).and_then(|s| s.last());
         let mut live = NodeLive {
             in_per_sec,
@@ -939,12 +929,28 @@ impl LiveSession {
 
     fn edge_rate_at(&self, run: &Run, i: usize) -> f64 {
         let (from, to) = run.edges[i];
-        let rate = |n: usize| self.rates.get(n).map(RateWindow::rates).unwrap_or_default();
         if run.in_degree[to] == 1 {
-            rate(to).0
+            self.rates_of(to).0
         } else {
-            rate(from).1 / f64::from(run.out_degree[from].max(1))
+            self.rates_of(from).1 / f64::from(run.out_degree[from].max(1))
         }
+    }
+
+    /// Node `n`'s messages in and out per second, and whether over the whole run. Once a
+    /// run has finished, its last second mostly shows traffic dying down (a producer that
+    /// reached its limit a moment before the last message settled): the canvas then shows
+    /// each node's and edge's mean over the whole run instead.
+    fn rates_of(&self, n: usize) -> (f64, f64, bool) {
+        if let Some(snapshot) = &self.snapshot
+            && snapshot.state == RunState::Finished
+            && snapshot.report.sim_time_ms > 0.0
+            && let Some((_, report)) = snapshot.report.nodes.get_index(n)
+        {
+            let sim_s = snapshot.report.sim_time_ms / 1000.0;
+            return (report.in_ as f64 / sim_s, report.out as f64 / sim_s, true);
+        }
+        let (r_in, r_out) = self.rates.get(n).map(RateWindow::rates).unwrap_or_default();
+        (r_in, r_out, false)
     }
 }
 

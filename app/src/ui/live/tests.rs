@@ -441,8 +441,8 @@ fn node_live_and_edge_rates() {
     assert!(!live.node_live("queue-block").unwrap().throttling);
 }
 
-/// Once a run has finished, the canvas shows each node's mean rates over the whole run, not
-/// the last second, where traffic dies down: the CQRS sample's query client (100/s until
+/// Once a run has finished, the canvas shows each node's and edge's mean rates over the whole
+/// run, not the last second, where traffic dies down: the CQRS sample's query client (100/s until
 /// its limit of 3,000) read 54/s at the end before.
 #[test]
 fn finished_runs_show_mean_rates() {
@@ -455,6 +455,15 @@ fn finished_runs_show_mean_rates() {
     assert!(queries.out_per_sec > 95.0, "{}", queries.out_per_sec);
     let commands = live.node_live("commands").unwrap();
     assert!((commands.out_per_sec - 1200.0 / sim_s).abs() < 1e-9);
+    // The edges' dots move at the same means: an edge into a node with no other input at
+    // the node's input rate, the others at their source's output rate.
+    assert_eq!(live.edge_rate("queries", "read-model"), queries.out_per_sec);
+    let handler = live.node_live("command-handler").unwrap();
+    assert_eq!(
+        live.edge_rate("commands", "command-handler"),
+        handler.in_per_sec
+    );
+    assert!(live.max_edge_rate() >= queries.out_per_sec);
 }
 
 /// A live run that ends by itself ends where the headless run does, whatever its pace: the
