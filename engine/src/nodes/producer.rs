@@ -60,6 +60,14 @@ impl Producer {
     }
 
     fn emit(&mut self, ctx: &mut Ctx) {
+        if self.keys.is_none() && self.payload.is_none() && !ctx.faulty() {
+            // A bare message, the commonest: nothing to draw or to fail.
+            let msg = ctx.new_message(None, None);
+            self.made += 1;
+            self.out += 1;
+            ctx.send_copies(&self.targets, msg, false, &mut self.pending);
+            return;
+        }
         // Keys, payloads and failures under a fault draw from the same stream as the gaps.
         if self.keys.is_some() || self.payload.is_some() || ctx.faulty() {
             self.ahead.rewind(ctx.rng);

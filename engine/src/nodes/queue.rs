@@ -177,7 +177,21 @@ impl Queue {
     /// the consumers are busy.
     #[inline(always)]
     fn dispatch(&mut self, ctx: &mut Ctx) {
-        if !ctx.faults().halted() && !self.consumers.is_empty() {
+        if let [c] = *self.consumers {
+            // One consumer, the commonest: the loop below without its round robin.
+            if !ctx.faults().halted() {
+                while !self.waiting.is_empty() {
+                    if !ctx.has_room(c) {
+                        self.await_room(ctx, c);
+                        break;
+                    }
+                    let msg = self.pop(ctx);
+                    self.next = 0;
+                    let sent = ctx.try_send(c, msg, NO_TOKEN);
+                    debug_assert!(sent.is_ok());
+                }
+            }
+        } else if !ctx.faults().halted() && !self.consumers.is_empty() {
             let n = self.consumers.len();
             while !self.waiting.is_empty() {
                 // The first consumer with room, starting at `next` (round robin).
@@ -192,13 +206,7 @@ impl Queue {
                 }
                 if !found {
                     for &c in &self.consumers {
-                        // A consumer that pulls comes for the message once it has room;
-                        // while its handler runs it is waited for as usual.
-                        if !self.pulled || ctx.is_running(c) {
-                            ctx.wait_for(c);
-                        } else {
-                            ctx.set_inbox_waiting(c, true);
-                        }
+                        self.await_room(ctx, c);
                     }
                     break;
                 }
@@ -209,6 +217,18 @@ impl Queue {
             }
         }
         self.publish(ctx);
+    }
+
+    /// Consumer `c` has no room for the messages waiting: the queue hands them on once it
+    /// has. A consumer that pulls comes for them itself; while its handler runs it is
+    /// waited for as usual.
+    #[inline(always)]
+    fn await_room(&self, ctx: &mut Ctx, c: NodeId) {
+        if !self.pulled || ctx.is_running(c) {
+            ctx.wait_for(c);
+        } else {
+            ctx.set_inbox_waiting(c, true);
+        }
     }
 
     /// The next message goes out (the queue has one). Always inlined: it is a few lines

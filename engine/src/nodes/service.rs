@@ -266,7 +266,7 @@ impl Service {
     /// Fills idle workers from the inbox queue, as the queue would hand its messages on.
     fn pull(&mut self, ctx: &mut Ctx, queue: NodeId) {
         let mut first = true;
-        while ctx.inbox_waiting() && self.free(ctx) > 0 {
+        while !self.idle.is_empty() && ctx.inbox_waiting() && self.free(ctx) > 0 {
             // Room means an idle worker (and no backlog, no halt): the queue puts the
             // message straight into its job.
             let &w = self
@@ -505,7 +505,7 @@ impl Service {
     /// looks here, and most of the time finds nothing.
     #[inline(always)]
     fn drain_backlog(&mut self, ctx: &mut Ctx) {
-        while !self.idle.is_empty() && !ctx.faults().halted() {
+        while !self.backlog.is_empty() && !self.idle.is_empty() && !ctx.faults().halted() {
             let Some((origin, msg)) = self.backlog.pop_front() else {
                 break;
             };

@@ -138,19 +138,36 @@ const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 /// this.
 const SEQ_LIMIT: u64 = 1 << (64 - SLOT_BITS);
 
+/// No slot (see [`TimerHeap::spare`]).
+const NO_SLOT: u32 = u32::MAX;
+
 /// The time-ordered events: a 4-ary min-heap of 16-byte keys, half as deep as a binary
 /// heap. A key is the time in its high 64 bits, then the sequence number of the scheduling
 /// (earlier first at one instant), then the slot in `timed` where the event waits: the
 /// heap moves only keys, so a big heap (tens of thousands of timers) stays half as large
 /// in the caches.
-#[derive(Default)]
 struct TimerHeap {
     keys: Vec<u128>,
-    /// Events by slot; free slots are listed in `free`.
+    /// Events by slot; free slots are `spare` and those listed in `free`.
     timed: Vec<Timed>,
+    /// The slot freed last, [`NO_SLOT`] when none: most timers are set by the handler of
+    /// the one that just left, which takes its slot without touching the list.
+    spare: u32,
     free: Vec<u32>,
     /// Sequence number of the next scheduling.
     seq: u64,
+}
+
+impl Default for TimerHeap {
+    fn default() -> Self {
+        TimerHeap {
+            keys: Vec::new(),
+            timed: Vec::new(),
+            spare: NO_SLOT,
+            free: Vec::new(),
+            seq: 0,
+        }
+    }
 }
 
 fn time_of(key: u128) -> Time {
@@ -174,7 +191,13 @@ impl TimerHeap {
     /// half of the push's samples on M/M/1).
     #[inline(always)]
     fn push(&mut self, time: Time, event: Timed) {
-        let slot = match self.free.pop() {
+        let spare = std::mem::replace(&mut self.spare, NO_SLOT);
+        let reused = if spare != NO_SLOT {
+            Some(spare)
+        } else {
+            self.free.pop()
+        };
+        let slot = match reused {
             Some(slot) => {
                 self.timed[slot as usize] = event;
                 u64::from(slot)
@@ -237,7 +260,11 @@ impl TimerHeap {
             }
         };
         let slot = (top as u64 & SLOT_MASK) as u32;
-        self.free.push(slot);
+        if self.spare == NO_SLOT {
+            self.spare = slot;
+        } else {
+            self.free.push(slot);
+        }
         Some((time_of(top), self.timed[slot as usize]))
     }
 
@@ -858,8 +885,39 @@ impl Ctx<'_> {
     /// on (nested at most [`MAX_DEPTH`] deep; deeper, the message waits in the same-instant
     /// queue with its room reserved). A node whose handler is running has no room, so no
     /// handler ever runs inside itself.
-    #[inline]
+    ///
+    /// A sink, where most journeys end, takes its message here, in the sender's handler:
+    /// its handler hands nothing on, so it needs no call of its own (the general path below
+    /// is a call, as it may run into itself through the receiver's handler).
+    #[inline(always)]
     pub fn try_send(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
+        let core = &mut *self.core;
+        let slot = &mut core.slots[to as usize];
+        if let Some(cell) = &slot.cell
+            && matches!(cell.state, NodeState::Sink(_))
+            && slot.free > slot.incoming
+            && core.depth < MAX_DEPTH
+        {
+            core.events += 1;
+            let from = self.me;
+            let faulty = slot.faulty;
+            let cell = slot.cell.take().expect("in its slot: looked at above");
+            core.run_handler(to, cell, faulty, |n, ctx| {
+                if let NodeState::Sink(sink) = n {
+                    sink.on_arrive(ctx, from, msg, token);
+                }
+                if token != NO_TOKEN {
+                    ctx.release(from, token);
+                }
+            });
+            return Ok(());
+        }
+        self.try_send_nested(to, msg, token)
+    }
+
+    /// [`Ctx::try_send`] to a node of any kind.
+    #[inline(never)]
+    fn try_send_nested(&mut self, to: NodeId, msg: Message, token: u32) -> Result<(), Message> {
         let core = &mut *self.core;
         let slot = &mut core.slots[to as usize];
         if slot.active() || slot.free <= slot.incoming {
