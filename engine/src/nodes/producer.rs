@@ -69,9 +69,7 @@ impl Producer {
             return;
         }
         // Keys, payloads and failures under a fault draw from the same stream as the gaps.
-        if self.keys.is_some() || self.payload.is_some() || ctx.faulty() {
-            self.ahead.rewind(ctx.rng);
-        }
+        self.ahead.rewind(ctx.rng);
         let key = self.keys.map(|n| ctx.below(n) as u32);
         let mut msg = ctx.new_message(key, None);
         self.made += 1;
