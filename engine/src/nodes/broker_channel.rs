@@ -455,7 +455,7 @@ impl Behavior for BrokerChannel {
         let envelope = Envelope {
             id: msg.id,
             created_unix_ns: self.unix_time_of(ctx.now(), msg.created),
-            key: msg.key,
+            key: msg.key.get(),
             payload: msg.payload,
         };
         self.next_seq += 1;

@@ -156,7 +156,7 @@ impl Behavior for Projector {
             ctx.fate(Fate::Failed, 1);
         } else {
             self.applied += 1;
-            self.model.insert(done.msg.key, done.msg.id);
+            self.model.insert(done.msg.key.get(), done.msg.id);
             ctx.fate(Fate::Delivered, 1);
         }
         self.publish(ctx);

@@ -186,7 +186,7 @@ impl Behavior for Topic {
             ctx.fate(Fate::Delivered, 1);
             return;
         }
-        let partition = match msg.key {
+        let partition = match msg.key.get() {
             Some(k) => k as usize % self.partitions,
             None => {
                 self.round_robin = (self.round_robin + 1) % self.partitions;

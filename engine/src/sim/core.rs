@@ -41,8 +41,42 @@ pub struct Message {
     pub id: u64,
     /// When its producer or client made it (for end-to-end latency).
     pub created: Time,
-    pub key: Option<u32>,
+    pub key: Key,
     pub payload: Option<Arc<Value>>,
+}
+
+/// A message's key (partitioning, the read model's rows) or none: an optional `u32` kept in
+/// a whole word, so that a message is four words written and read whole. An
+/// `Option<u32>` is two 4-byte halves, and a message built half by half and then moved as
+/// 16-byte blocks (into a queue, a worker's job) makes the processor wait for the halves
+/// to reach memory before it can read the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(u64);
+
+impl Key {
+    pub const NONE: Key = Key(u64::MAX);
+
+    #[inline]
+    pub fn get(self) -> Option<u32> {
+        u32::try_from(self.0).ok()
+    }
+
+    #[inline]
+    pub fn is_some(self) -> bool {
+        self.0 != Key::NONE.0
+    }
+
+    #[inline]
+    pub fn is_none(self) -> bool {
+        !self.is_some()
+    }
+}
+
+impl From<Option<u32>> for Key {
+    #[inline]
+    fn from(key: Option<u32>) -> Key {
+        key.map_or(Key::NONE, |k| Key(u64::from(k)))
+    }
 }
 
 impl Default for Message {
@@ -56,7 +90,7 @@ impl Message {
     pub const EMPTY: Message = Message {
         id: 0,
         created: 0,
-        key: None,
+        key: Key::NONE,
         payload: None,
     };
 }
@@ -775,7 +809,7 @@ impl Ctx<'_> {
         Message {
             id: self.core.next_message_id,
             created: self.core.now,
-            key,
+            key: key.into(),
             payload,
         }
     }
