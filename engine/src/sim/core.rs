@@ -50,7 +50,7 @@ pub struct Message {
 /// `Option<u32>` is two 4-byte halves, and a message built half by half and then moved as
 /// 16-byte blocks (into a queue, a worker's job) makes the processor wait for the halves
 /// to reach memory before it can read the block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key(u64);
 
 impl Key {
@@ -1352,6 +1352,16 @@ mod tests {
             }
             ahead.rewind(&mut rng);
             assert_eq!(rng, plain);
+        }
+    }
+
+    #[test]
+    fn keys_keep_every_u32_and_none() {
+        for key in [None, Some(0), Some(7), Some(u32::MAX)] {
+            let k = Key::from(key);
+            assert_eq!(k.get(), key);
+            assert_eq!(k.is_some(), key.is_some());
+            assert_eq!(k.is_none(), key.is_none());
         }
     }
 
