@@ -990,4 +990,42 @@ mod hand_over_tests {
         assert!(report.conservation.ok);
         assert_eq!(report.nodes["done"].in_, 3);
     }
+
+    /// A sink takes most messages in place, in the sender's handler, and the others (while
+    /// a fault is on it, or senders wait for it) through its own handler: either way each
+    /// counts once, delivered with its latency or failed.
+    #[test]
+    fn a_sink_counts_every_message_with_or_without_faults() {
+        let report = run(
+            &graph(
+                r#"{"format": "flowbench.graph", "version": 1, "name": "sink", "seed": 3,
+                    "nodes": [
+                      {"id": "p", "kind": "producer",
+                       "config": {"rate_per_sec": 1000, "arrival": "constant", "limit": 1000}},
+                      {"id": "s", "kind": "service",
+                       "config": {"concurrency": 4, "service_time": {"dist": "const", "ms": 2}}},
+                      {"id": "done", "kind": "sink"}
+                    ],
+                    "edges": [{"from": "p", "to": "s"}, {"from": "s", "to": "done"}],
+                    "faults": [
+                      {"node": "done", "kind": "fail", "at_ms": 100, "until_ms": 200, "rate": 1.0},
+                      {"node": "done", "kind": "crash", "at_ms": 300, "until_ms": 350}
+                    ]}"#,
+            ),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        let done = &report.nodes["done"];
+        let failed = done.failed.unwrap();
+        assert_eq!(done.in_, 1000);
+        assert!((95..=105).contains(&failed), "failed {failed}");
+        // Down, the sink has no room: the service holds its results until it is back.
+        assert_eq!(done.lost, Some(0));
+        let latency = done.latency_ms.as_ref().unwrap();
+        assert_eq!(latency.count, 1000 - failed);
+        assert_eq!(report.totals.delivered, latency.count);
+        assert!((latency.p50 - 2.0).abs() < 0.05, "latency {latency:?}");
+        assert!(latency.max > 40.0, "latency {latency:?}");
+    }
 }
