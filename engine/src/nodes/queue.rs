@@ -116,12 +116,18 @@ impl Queue {
         if ctx.faults().crashed {
             return 0;
         }
+        self.room(ctx.now())
+    }
+
+    /// [`Queue::free`] while the queue is up.
+    #[inline]
+    fn room(&self, now: Time) -> u64 {
         let Some(cap) = self.capacity else {
             return UNLIMITED;
         };
         match self.when_full {
             WhenFull::Block => cap.saturating_sub(self.waiting.len() as u64),
-            WhenFull::Throttle => self.throttled_free(cap, ctx.now()),
+            WhenFull::Throttle => self.throttled_free(cap, now),
             WhenFull::DropNewest | WhenFull::DropOldest => UNLIMITED,
         }
     }
@@ -185,7 +191,7 @@ impl Queue {
                         self.await_room(ctx, c);
                         break;
                     }
-                    let msg = self.pop(ctx);
+                    let msg = self.pop(ctx.now());
                     self.next = 0;
                     let sent = ctx.try_send(c, msg, NO_TOKEN);
                     debug_assert!(sent.is_ok());
@@ -210,7 +216,7 @@ impl Queue {
                     }
                     break;
                 }
-                let msg = self.pop(ctx);
+                let msg = self.pop(ctx.now());
                 self.next = if i + 1 == n { 0 } else { i + 1 };
                 let sent = ctx.try_send(self.consumers[i], msg, NO_TOKEN);
                 debug_assert!(sent.is_ok());
@@ -234,9 +240,9 @@ impl Queue {
     /// The next message goes out (the queue has one). Always inlined: it is a few lines
     /// run once per message, from the hand-on and from the consumer's pull.
     #[inline(always)]
-    fn pop(&mut self, ctx: &Ctx) -> Message {
+    fn pop(&mut self, now: Time) -> Message {
         let (msg, since) = self.waiting.pop_front().expect("not empty");
-        self.wait.record(ctx.now() - since);
+        self.wait.record(now - since);
         self.out += 1;
         msg
     }
@@ -262,12 +268,34 @@ impl Queue {
         if self.waiting.is_empty() || ctx.faults().halted() {
             return false;
         }
-        *into = self.pop(ctx);
+        *into = self.pop(ctx.now());
         if self.waiting.is_empty() {
             ctx.set_inbox_waiting(self.consumers[0], false);
         }
         self.publish(ctx);
         true
+    }
+
+    /// Whether [`Queue::give_in_place`] does what [`Queue::give`] does, for a queue
+    /// without faults: all but a throttling queue, whose turns need its handler.
+    #[inline]
+    pub fn gives_in_place(&self) -> bool {
+        self.when_full != WhenFull::Throttle
+    }
+
+    /// [`Queue::give`] without the queue's handler, for a queue without faults that
+    /// [gives in place](Queue::gives_in_place): the scheduler publishes the depth and the
+    /// room it returns (in that order), and tells the consumer when the depth is 0. None,
+    /// and nothing given, while it is empty.
+    #[inline]
+    pub fn give_in_place(&mut self, now: Time, into: &mut Message) -> Option<(u64, u64)> {
+        if self.waiting.is_empty() {
+            return None;
+        }
+        *into = self.pop(now);
+        let depth = self.waiting.len() as u64;
+        self.depth.set(now, depth);
+        Some((depth, self.room(now)))
     }
 }
 

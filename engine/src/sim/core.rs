@@ -893,6 +893,31 @@ impl Ctx<'_> {
     /// none to give or its handler is running (it then hands its messages on itself).
     #[inline]
     pub fn pull_from(&mut self, queue: NodeId, first: bool, into: &mut Message) -> bool {
+        let core = &mut *self.core;
+        let slot = &mut core.slots[queue as usize];
+        if !slot.faulty
+            && let Some(cell) = &mut slot.cell
+            && let NodeState::Queue(q) = &mut cell.state
+            && q.gives_in_place()
+        {
+            // What its handler would do, in place, and what follows it (below).
+            let given = q.give_in_place(core.now, into);
+            if let Some((depth, free)) = given {
+                slot.depth = depth;
+                slot.free = free;
+            }
+            let wake = slot.has_waiters;
+            if given.is_none_or(|(depth, _)| depth == 0) {
+                core.slots[self.me as usize].inbox_waiting = false;
+            }
+            if wake {
+                core.wake_waiters(queue);
+            }
+            if given.is_some() {
+                core.events += 1 + u64::from(first);
+            }
+            return given.is_some();
+        }
         let slot = &mut self.core.slots[queue as usize];
         let faulty = slot.faulty;
         let Some(cell) = slot.cell.take() else {
