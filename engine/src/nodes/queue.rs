@@ -276,6 +276,32 @@ impl Queue {
         true
     }
 
+    /// The one consumer of a queue that takes arrivals in place while that consumer is busy
+    /// ([`Queue::wait_in_place`]): a consumer that pulls, of a queue that is not full and
+    /// does not throttle. None otherwise.
+    #[inline]
+    pub fn puller_in_place(&self) -> Option<NodeId> {
+        match *self.consumers {
+            [c] if self.pulled && self.when_full != WhenFull::Throttle && !self.is_full() => {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
+    /// A message arriving, without the queue's handler, at a queue without faults whose
+    /// [consumer](Queue::puller_in_place) has no room and is not running: it waits. The
+    /// scheduler then tells the consumer, and publishes the depth and the room returned
+    /// (in that order), as [`Behavior::on_arrive`] would.
+    #[inline]
+    pub fn wait_in_place(&mut self, now: Time, msg: Message) -> (u64, u64) {
+        self.in_ += 1;
+        self.waiting.push_back((msg, now));
+        let depth = self.waiting.len() as u64;
+        self.depth.set(now, depth);
+        (depth, self.room(now))
+    }
+
     /// Whether [`Queue::give_in_place`] does what [`Queue::give`] does, for a queue
     /// without faults: all but a throttling queue, whose turns need its handler.
     #[inline]

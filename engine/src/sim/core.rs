@@ -683,6 +683,23 @@ impl Core {
         }
     }
 
+    /// The consumer a message for `queue` would wait for, when the queue can take it in
+    /// place ([`crate::nodes::Queue::wait_in_place`]): a queue without faults whose one
+    /// consumer pulls, is not running and has no room. None otherwise.
+    #[inline]
+    fn waits_in_place(&self, queue: NodeId) -> Option<NodeId> {
+        let slot = &self.slots[queue as usize];
+        if slot.faulty {
+            return None;
+        }
+        let NodeState::Queue(q) = &slot.cell.as_ref()?.state else {
+            return None;
+        };
+        let consumer = q.puller_in_place()?;
+        let c = &self.slots[consumer as usize];
+        (!c.active() && c.free <= c.incoming).then_some(consumer)
+    }
+
     /// Room `to` has for one more message now: none while its handler runs.
     #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
@@ -997,6 +1014,28 @@ impl Ctx<'_> {
         }
         if core.depth < MAX_DEPTH {
             core.events += 1;
+            if token == NO_TOKEN
+                && let Some(consumer) = core.waits_in_place(to)
+            {
+                // What the queue's handler would do, in place: the message waits for its
+                // busy consumer, which is told so; then the room and the waiting senders.
+                let now = core.now;
+                let slot = &mut core.slots[to as usize];
+                let Some(NodeState::Queue(queue)) = slot.cell.as_deref_mut().map(|c| &mut c.state)
+                else {
+                    unreachable!("a queue: looked at above");
+                };
+                let (depth, free) = queue.wait_in_place(now, msg);
+                slot.depth = depth;
+                slot.free = free;
+                let wake = slot.has_waiters;
+                core.slots[consumer as usize].inbox_waiting = true;
+                if wake {
+                    core.wake_waiters(to);
+                }
+                return Ok(());
+            }
+            let slot = &mut core.slots[to as usize];
             core.depth += 1;
             let from = self.me;
             let faulty = slot.faulty;

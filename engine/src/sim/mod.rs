@@ -991,14 +991,20 @@ mod hand_over_tests {
         assert_eq!(report.nodes["done"].in_, 3);
     }
 
+    /// Runs the graph of `json` to its end; every message accounted for.
+    fn run_conserved(json: &str) -> crate::report::Report {
+        let report = run(&graph(json), &RunOptions::default()).unwrap();
+        assert!(report.conservation.ok, "{:?}", report.conservation);
+        report
+    }
+
     /// A sink takes most messages in place, in the sender's handler, and the others (while
     /// a fault is on it, or senders wait for it) through its own handler: either way each
     /// counts once, delivered with its latency or failed.
     #[test]
     fn a_sink_counts_every_message_with_or_without_faults() {
-        let report = run(
-            &graph(
-                r#"{"format": "flowbench.graph", "version": 1, "name": "sink", "seed": 3,
+        let report = run_conserved(
+            r#"{"format": "flowbench.graph", "version": 1, "name": "sink", "seed": 3,
                     "nodes": [
                       {"id": "p", "kind": "producer",
                        "config": {"rate_per_sec": 1000, "arrival": "constant", "limit": 1000}},
@@ -1011,11 +1017,7 @@ mod hand_over_tests {
                       {"node": "done", "kind": "fail", "at_ms": 100, "until_ms": 200, "rate": 1.0},
                       {"node": "done", "kind": "crash", "at_ms": 300, "until_ms": 350}
                     ]}"#,
-            ),
-            &RunOptions::default(),
-        )
-        .unwrap();
-        assert!(report.conservation.ok, "{:?}", report.conservation);
+        );
         let done = &report.nodes["done"];
         let failed = done.failed.unwrap();
         assert_eq!(done.in_, 1000);
@@ -1027,5 +1029,38 @@ mod hand_over_tests {
         assert_eq!(report.totals.delivered, latency.count);
         assert!((latency.p50 - 2.0).abs() < 0.05, "latency {latency:?}");
         assert!(latency.max > 40.0, "latency {latency:?}");
+    }
+
+    /// A producer faster than the service behind a small blocking queue: messages wait in
+    /// the queue while the service is busy, the producer waits while the queue is full, and
+    /// each message the service takes frees room and wakes the producer. All get through,
+    /// and the queue never holds more than its capacity.
+    #[test]
+    fn a_full_inbox_queue_wakes_its_sender_as_its_service_takes_messages() {
+        let report = run_conserved(
+            r#"{"format": "flowbench.graph", "version": 1, "name": "inbox", "seed": 5,
+                    "nodes": [
+                      {"id": "p", "kind": "producer",
+                       "config": {"rate_per_sec": 1000, "arrival": "constant", "limit": 500}},
+                      {"id": "q", "kind": "queue", "config": {"capacity": 5, "when_full": "block"}},
+                      {"id": "s", "kind": "service",
+                       "config": {"concurrency": 1, "service_time": {"dist": "const", "ms": 5}}},
+                      {"id": "done", "kind": "sink"}
+                    ],
+                    "edges": [{"from": "p", "to": "q"}, {"from": "q", "to": "s"},
+                              {"from": "s", "to": "done"}],
+                    "faults": []}"#,
+        );
+        assert_eq!(report.nodes["done"].in_, 500);
+        let q = &report.nodes["q"];
+        assert_eq!((q.in_, q.out), (500, 500));
+        assert_eq!(q.depth.as_ref().unwrap().max, 5.0);
+        // 500 messages at 5 ms each: 2.5 s, the producer blocked for most of it.
+        assert!(
+            (report.sim_time_ms - 2_500.0).abs() < 10.0,
+            "{}",
+            report.sim_time_ms
+        );
+        assert!(report.nodes["p"].blocked_ms.unwrap() > 1_500.0);
     }
 }
