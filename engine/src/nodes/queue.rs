@@ -297,9 +297,7 @@ impl Queue {
     pub fn wait_in_place(&mut self, now: Time, msg: Message) -> (u64, u64) {
         self.in_ += 1;
         self.waiting.push_back((msg, now));
-        let depth = self.waiting.len() as u64;
-        self.depth.set(now, depth);
-        (depth, self.room(now))
+        self.depth_and_room(now)
     }
 
     /// Whether [`Queue::give_in_place`] does what [`Queue::give`] does, for a queue
@@ -319,9 +317,17 @@ impl Queue {
             return None;
         }
         *into = self.pop(now);
+        Some(self.depth_and_room(now))
+    }
+
+    /// The end of an in-place hand-over: the depth gauge moves, and the depth and room
+    /// the scheduler is to publish (what [`Queue::publish`] does for a queue that is up and
+    /// does not throttle).
+    #[inline]
+    fn depth_and_room(&mut self, now: Time) -> (u64, u64) {
         let depth = self.waiting.len() as u64;
         self.depth.set(now, depth);
-        Some((depth, self.room(now)))
+        (depth, self.room(now))
     }
 }
 

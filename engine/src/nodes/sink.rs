@@ -37,11 +37,12 @@ impl Behavior for Sink {
     }
 
     fn on_arrive(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message, _token: u32) {
-        self.in_ += 1;
-        if !ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
-            self.latency.record(ctx.now().saturating_sub(msg.created));
-            ctx.fate(Fate::Delivered, 1);
+        if ctx.ended_by_faults(&mut self.lost, &mut self.failed) {
+            self.in_ += 1;
+            return;
         }
+        self.deliver(ctx.now(), &msg);
+        ctx.fate(Fate::Delivered, 1);
     }
 
     fn on_faults(&mut self, ctx: &mut Ctx, _before: FaultState) {

@@ -700,6 +700,25 @@ impl Core {
         (!c.active() && c.free <= c.incoming).then_some(consumer)
     }
 
+    /// After a hand-over `node` made without its handler: publishes the depth and room it
+    /// returned, then wakes waiting senders, as [`Core::run_handler`] does once a handler
+    /// returns.
+    #[inline]
+    fn published_in_place(&mut self, node: NodeId, depth: u64, free: u64) {
+        let slot = &mut self.slots[node as usize];
+        slot.depth = depth;
+        slot.free = free;
+        self.woken_in_place(node);
+    }
+
+    /// [`Core::published_in_place`] when nothing changed: only the wake.
+    #[inline]
+    fn woken_in_place(&mut self, node: NodeId) {
+        if self.slots[node as usize].has_waiters {
+            self.wake_waiters(node);
+        }
+    }
+
     /// Room `to` has for one more message now: none while its handler runs.
     #[inline]
     pub fn room(&self, to: NodeId) -> u64 {
@@ -919,16 +938,12 @@ impl Ctx<'_> {
         {
             // What its handler would do, in place, and what follows it (below).
             let given = q.give_in_place(core.now, into);
-            if let Some((depth, free)) = given {
-                slot.depth = depth;
-                slot.free = free;
-            }
-            let wake = slot.has_waiters;
             if given.is_none_or(|(depth, _)| depth == 0) {
                 core.slots[self.me as usize].inbox_waiting = false;
             }
-            if wake {
-                core.wake_waiters(queue);
+            match given {
+                Some((depth, free)) => core.published_in_place(queue, depth, free),
+                None => core.woken_in_place(queue),
             }
             if given.is_some() {
                 core.events += 1 + u64::from(first);
@@ -1020,19 +1035,13 @@ impl Ctx<'_> {
                 // What the queue's handler would do, in place: the message waits for its
                 // busy consumer, which is told so; then the room and the waiting senders.
                 let now = core.now;
-                let slot = &mut core.slots[to as usize];
-                let Some(NodeState::Queue(queue)) = slot.cell.as_deref_mut().map(|c| &mut c.state)
-                else {
+                let cell = core.slots[to as usize].cell.as_deref_mut();
+                let Some(NodeState::Queue(queue)) = cell.map(|c| &mut c.state) else {
                     unreachable!("a queue: looked at above");
                 };
                 let (depth, free) = queue.wait_in_place(now, msg);
-                slot.depth = depth;
-                slot.free = free;
-                let wake = slot.has_waiters;
                 core.slots[consumer as usize].inbox_waiting = true;
-                if wake {
-                    core.wake_waiters(to);
-                }
+                core.published_in_place(to, depth, free);
                 return Ok(());
             }
             let slot = &mut core.slots[to as usize];
