@@ -144,40 +144,45 @@ impl Scaler {
     }
 }
 
+/// A service's state. The fields one event of a busy service reads come first, in the
+/// order given (`repr(C)`): in a graph too big for the caches they then share a few cache
+/// lines instead of being spread over all of the node's, and the rest (configuration of
+/// failures and retries, counters only the report reads) comes after them.
+#[repr(C)]
 pub struct Service {
-    service_time: Sampler,
     /// The next job's service time, drawn ahead ([`DrawAhead`]).
     ahead: DrawAhead,
-    failure_rate: f64,
+    service_time: Sampler,
     /// The failure probability without faults: `combined_failure(failure_rate, none)`.
     own_failure: f64,
-    max_retries: u32,
-    backoff: Time,
-    out: Vec<NodeId>,
-    error: Vec<NodeId>,
-    calls: Vec<NodeId>,
     /// Worker slots; those in `spare` were scaled away and hold no job.
     workers: Vec<Worker>,
     idle: Vec<usize>,
     spare: Vec<usize>,
-    /// Boxed: most services have none, and every node's state is as big as the largest.
-    scaler: Option<Box<Scaler>>,
-    /// Queues feeding the service (what an autoscaler follows).
-    feeders: Vec<NodeId>,
+    out: Vec<NodeId>,
+    calls: Vec<NodeId>,
     /// The service's only input, a queue with no other consumer: a freed worker takes
     /// its next message from there at once.
     inbox: Option<NodeId>,
+    /// Boxed: most services have none, and every node's state is as big as the largest.
+    scaler: Option<Box<Scaler>>,
     /// Requests (and messages) that found no idle worker, in arrival order.
     backlog: VecDeque<(Origin, Message)>,
     in_: u64,
     done: u64,
-    failed: u64,
-    lost: u64,
-    retries: u64,
     busy: TimeGauge,
     /// Workers present (busy retiring ones included): utilization is busy / staffed area.
     staffed: TimeGauge,
     service: Latency,
+    failure_rate: f64,
+    max_retries: u32,
+    backoff: Time,
+    error: Vec<NodeId>,
+    /// Queues feeding the service (what an autoscaler follows).
+    feeders: Vec<NodeId>,
+    failed: u64,
+    lost: u64,
+    retries: u64,
 }
 
 fn tag(kind: u64, generation: u32, worker: usize) -> u64 {

@@ -443,10 +443,13 @@ impl Slot {
 }
 
 /// A node's state machine and its random stream, kept together: one allocation per node,
-/// taken out of its slot while its handler runs.
+/// taken out of its slot while its handler runs. The stream comes first and the cell
+/// starts a cache line: an event's draw, the node's kind and its first fields (where
+/// services keep what an event reads) then share the cell's first lines.
+#[repr(C, align(64))]
 pub struct NodeCell {
-    pub state: NodeState,
     pub rng: Rng,
+    pub state: NodeState,
 }
 
 pub struct Core {
