@@ -24,6 +24,7 @@ fn mm1() -> Graph {
 fn start(app: FlowbenchApp) -> Harness<'static, FlowbenchApp> {
     Harness::builder()
         .with_size([1280.0, 800.0])
+        .with_max_steps(30)
         .allow_missing_glyphs()
         .build_eframe(|_cc| app)
 }

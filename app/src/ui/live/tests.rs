@@ -483,8 +483,12 @@ fn finished_live_run_matches_the_headless_run() {
 fn app(graph: Graph) -> Harness<'static, FlowbenchApp> {
     let mut app = FlowbenchApp::with_document(Document::new(graph, None));
     app.live.export.set_native_dialogs(false);
+    // Settling can take a few timed changes one after another (a second awake after a
+    // command, a click shown until confirmed, a tooltip's delay), each a frame or more at
+    // the harness's 0.25 s per frame: more than its default of 4 frames.
     let mut h = Harness::builder()
         .with_size([1400.0, 900.0])
+        .with_max_steps(30)
         .build_eframe(|_cc| app);
     h.run();
     h
