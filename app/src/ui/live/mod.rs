@@ -275,9 +275,9 @@ pub struct LiveSession {
     cannot_start: Option<String>,
     /// What changed in the graph's structure since the run started.
     stale: Option<String>,
-    /// The newest config edit the engine refused, with its reason: a restart applies it.
-    /// It goes once the document is back to what the engine runs.
-    refused: Option<String>,
+    /// The newest config edit the engine refused: its node and the reason. A restart
+    /// applies it. It goes once the document is back to what the engine runs.
+    refused: Option<(String, String)>,
     /// The newest other command the engine refused (a fault, a fault clear, a replay, a run
     /// or a speed on a graph with brokers), with its reason: a restart would not change it.
     refused_command: Option<String>,
@@ -430,7 +430,7 @@ impl LiveSession {
         let mut refused_edits = Vec::new();
         for edit in run.unconfirmed.drain(..settled) {
             if snapshot.refusal_of(edit.command).is_some() {
-                refused_edits.push(edit.command);
+                refused_edits.push((edit.command, edit.node.clone()));
                 run.refused_configs.insert(edit.node, edit.config);
             } else {
                 run.refused_configs.remove(&edit.node);
@@ -439,12 +439,15 @@ impl LiveSession {
                 }
             }
         }
-        let (edits, others): (Vec<_>, Vec<_>) = snapshot
-            .refusals
-            .iter()
-            .partition(|r| refused_edits.contains(&r.command));
-        if let Some(last) = edits.last() {
-            self.refused = Some(last.reason.clone());
+        let (edits, others): (Vec<_>, Vec<_>) = snapshot.refusals.iter().partition(|r| {
+            refused_edits
+                .iter()
+                .any(|(command, _)| *command == r.command)
+        });
+        if let Some(last) = edits.last()
+            && let Some((_, node)) = refused_edits.iter().find(|(c, _)| *c == last.command)
+        {
+            self.refused = Some((node.clone(), last.reason.clone()));
         }
         if let Some(last) = others.last() {
             self.refused_command = Some(last.reason.clone());
@@ -565,9 +568,18 @@ impl LiveSession {
                 "The graph changed ({why}): restart the run to apply"
             )));
         }
-        if let Some(why) = &self.refused {
+        if let Some((node, why)) = &self.refused {
+            // The other nodes whose refused edits wait for a restart too.
+            let others = self.run.as_ref().map_or(0, |run| {
+                run.refused_configs.keys().filter(|id| *id != node).count()
+            });
+            let more = match others {
+                0 => String::new(),
+                1 => " (a change to 1 more node waits for a restart too)".to_owned(),
+                n => format!(" (changes to {n} more nodes wait for a restart too)"),
+            };
             notices.push(Notice::Refused(format!(
-                "The run cannot take this change live: {why}"
+                "The run cannot take this change live: {why}{more}"
             )));
         } else if let Some(run) = &self.run
             && !run.refused_configs.is_empty()

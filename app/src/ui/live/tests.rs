@@ -218,6 +218,43 @@ fn refused_edit_offers_a_restart() {
     );
 }
 
+/// Two edits refused together: the notice gives the newest one's reason and says that a
+/// change to one more node waits for the restart too; dismissed, both nodes are counted.
+#[test]
+fn refused_edits_of_two_nodes_are_both_told() {
+    let (mut doc, mut live) = run_paused_at("online-shop.json", 500.0);
+    let topic = NodeConfig::Topic(TopicConfig {
+        subscriber_capacity: Some(5),
+        ..TopicConfig::default()
+    });
+    let Some(NodeConfig::Breaker(mut breaker)) =
+        doc.graph.node("payment-breaker").map(|n| n.config.clone())
+    else {
+        panic!("the online shop has a breaker");
+    };
+    breaker.open_ms = 2000.0;
+    doc.set_config("order-events", "subscriber_capacity", topic);
+    doc.set_config("payment-breaker", "open_ms", NodeConfig::Breaker(breaker));
+    poll_until(&mut live, &doc, |l| {
+        l.notices()
+            .iter()
+            .any(|n| matches!(n, Notice::Refused(m) if m.contains("1 more node")))
+    });
+    let notices = live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::Refused(m)]
+            if m.contains("cannot change while the graph runs")
+                && m.contains("(a change to 1 more node waits for a restart too)")),
+        "{notices:?}"
+    );
+    live.dismiss_refused();
+    let notices = live.notices();
+    assert!(
+        matches!(notices.as_slice(), [Notice::NotApplied(m)] if m.contains("(and 1 more node)")),
+        "{notices:?}"
+    );
+}
+
 /// A config the engine refuses stays out of the running graph, while one it accepts goes
 /// in: comparisons with the document then stay right. The refused config is not sent
 /// again, and taking the edit back leaves nothing to restart for.
