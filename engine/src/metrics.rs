@@ -93,21 +93,25 @@ fn bucket_range(b: usize) -> (u64, u64) {
 /// the exact figures and adds eight buckets to the counters at a time: there the counters
 /// are rarely in cache, and eight independent increments wait for memory together rather
 /// than one after another.
+///
+/// What a record reads and writes comes first (`repr(C)`), 64 bytes from a 16-byte
+/// boundary, the counters after.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Latency {
-    /// Counters of buckets `first_block * 64 ..`, one block of 64 per power of two.
-    counts: Vec<u32>,
-    first_block: usize,
-    count: u64,
-    sum_ns: u128,
-    /// `u64::MAX` until the first record.
-    min_ns: u64,
-    max_ns: u64,
     /// Buckets recorded but not yet counted in `counts`.
     staged: [u16; STAGED],
     n_staged: u8,
     /// Stage buckets instead of counting each at once.
     batched: bool,
+    count: u64,
+    /// `u64::MAX` until the first record.
+    min_ns: u64,
+    max_ns: u64,
+    sum_ns: u128,
+    /// Counters of buckets `first_block * 64 ..`, one block of 64 per power of two.
+    counts: Vec<u32>,
+    first_block: usize,
 }
 
 /// Buckets noted before they are added to the counters.

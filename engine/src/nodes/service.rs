@@ -146,8 +146,10 @@ impl Scaler {
 
 /// A service's state. The fields one event of a busy service reads come first, in the
 /// order given (`repr(C)`): in a graph too big for the caches they then share a few cache
-/// lines instead of being spread over all of the node's, and the rest (configuration of
-/// failures and retries, counters only the report reads) comes after them.
+/// lines instead of being spread over all of the node's (with the node's random stream and
+/// kind before them, six lines of 64 bytes: the latency histogram's fields read per record
+/// end at byte 368 of the node), and the rest (worker slots scaled away, the call targets,
+/// configuration of failures and retries, counters only the report reads) comes after.
 #[repr(C)]
 pub struct Service {
     /// The next job's service time, drawn ahead ([`DrawAhead`]).
@@ -158,9 +160,7 @@ pub struct Service {
     /// Worker slots; those in `spare` were scaled away and hold no job.
     workers: Vec<Worker>,
     idle: Vec<usize>,
-    spare: Vec<usize>,
     out: Vec<NodeId>,
-    calls: Vec<NodeId>,
     /// The service's only input, a queue with no other consumer: a freed worker takes
     /// its next message from there at once.
     inbox: Option<NodeId>,
@@ -170,10 +170,18 @@ pub struct Service {
     backlog: VecDeque<(Origin, Message)>,
     in_: u64,
     done: u64,
+    /// Workers present (busy retiring ones included): `workers` less `spare`.
+    staffed_now: u32,
+    /// `staffed_now` changed since the `staffed` gauge last heard of it.
+    staffing_changed: bool,
+    /// `calls` is not empty.
+    has_calls: bool,
     busy: TimeGauge,
-    /// Workers present (busy retiring ones included): utilization is busy / staffed area.
-    staffed: TimeGauge,
     service: Latency,
+    spare: Vec<usize>,
+    calls: Vec<NodeId>,
+    /// Workers present over time: utilization is busy / staffed area.
+    staffed: TimeGauge,
     failure_rate: f64,
     max_retries: u32,
     backoff: Time,
@@ -215,6 +223,7 @@ impl Service {
             None => config.concurrency.max(1) as usize,
         };
         Service {
+            has_calls: !calls.is_empty(),
             service_time: Sampler::new(&config.service_time),
             ahead: DrawAhead::default(),
             failure_rate: config.failure_rate,
@@ -224,6 +233,8 @@ impl Service {
             out,
             error,
             calls,
+            staffed_now: workers as u32,
+            staffing_changed: true,
             workers: (0..workers).map(|_| Worker::default()).collect(),
             idle: (0..workers).rev().collect(),
             spare: Vec::new(),
@@ -261,9 +272,12 @@ impl Service {
         if let Some(queue) = self.inbox {
             self.pull(ctx, queue);
         }
-        let staffed = self.workers.len() - self.spare.len();
+        let staffed = self.staffed_now as usize;
         self.busy.set(ctx.now(), (staffed - self.idle.len()) as u64);
-        self.staffed.set(ctx.now(), staffed as u64);
+        if self.staffing_changed {
+            self.staffing_changed = false;
+            self.staffed.set(ctx.now(), staffed as u64);
+        }
         let free = self.free(ctx);
         ctx.set_free(free);
     }
@@ -430,9 +444,17 @@ impl Service {
         if worker.retiring {
             worker.retiring = false;
             self.spare.push(w);
+            self.restaffed();
         } else {
             self.idle.push(w);
         }
+    }
+
+    /// Workers came or left: `staffed_now` follows, and the `staffed` gauge at the next
+    /// publish.
+    fn restaffed(&mut self) {
+        self.staffed_now = (self.workers.len() - self.spare.len()) as u32;
+        self.staffing_changed = true;
     }
 
     /// Schedules the scaler's next check unless one is pending.
@@ -484,6 +506,7 @@ impl Service {
             self.workers.push(Worker::default());
             self.workers.len() - 1
         });
+        self.restaffed();
         self.idle.push(w);
         self.drain_backlog(ctx);
         self.publish(ctx);
@@ -495,6 +518,7 @@ impl Service {
         if let Some(i) = highest_idle {
             let w = self.idle.swap_remove(i);
             self.spare.push(w);
+            self.restaffed();
         } else if let Some(worker) = self
             .workers
             .iter_mut()
@@ -591,7 +615,8 @@ impl Behavior for Service {
         }
         if ctx.chance(p) {
             self.attempt_failed(ctx, w);
-        } else if let Some(&first) = self.calls.first() {
+        } else if self.has_calls {
+            let first = self.calls[0];
             let job = self.job(w);
             job.phase = Phase::Calling(0);
             let msg = job.msg.clone();
