@@ -1063,4 +1063,48 @@ mod hand_over_tests {
         );
         assert!(report.nodes["p"].blocked_ms.unwrap() > 1_500.0);
     }
+
+    /// A service that pulls from its inbox queue, with a backlog waiting there, through a
+    /// fault on the queue or on the service: the pulls stop while it lasts and start again
+    /// after it, and the backlog drains (a crashed worker loses its one message; the
+    /// durable queue keeps its own).
+    #[test]
+    fn a_pulled_backlog_drains_after_each_fault() {
+        for (node, kind, lost) in [
+            ("q", "crash", 0),
+            ("q", "stop", 0),
+            ("s", "crash", 1),
+            ("s", "stop", 0),
+        ] {
+            let report = run_conserved(&format!(
+                r#"{{"format": "flowbench.graph", "version": 1, "name": "pulled", "seed": 3,
+                    "nodes": [
+                      {{"id": "p", "kind": "producer",
+                       "config": {{"rate_per_sec": 300, "arrival": "constant", "limit": 600}}}},
+                      {{"id": "q", "kind": "queue", "config": {{"durable": true}}}},
+                      {{"id": "s", "kind": "service",
+                       "config": {{"concurrency": 1, "service_time": {{"dist": "const", "ms": 4}}}}}},
+                      {{"id": "done", "kind": "sink"}}
+                    ],
+                    "edges": [{{"from": "p", "to": "q"}}, {{"from": "q", "to": "s"}},
+                              {{"from": "s", "to": "done"}}],
+                    "faults": [{{"node": "{node}", "kind": "{kind}",
+                                "at_ms": 1000, "until_ms": 1200}}]}}"#
+            ));
+            let what = format!("{kind} of {node}");
+            assert_eq!(report.totals.lost, lost, "{what}");
+            assert_eq!(report.totals.delivered, 600 - lost, "{what}");
+            // A backlog was waiting when the fault began: 300 per second in, 250 out, 50
+            // after the first second.
+            let q = &report.nodes["q"];
+            assert!(q.depth.as_ref().unwrap().max >= 50.0, "{what}: {q:?}");
+            assert_eq!(q.depth.as_ref().unwrap().last, 0.0, "{what}");
+            // 600 messages at 4 ms each, the fault's 200 ms on top.
+            assert!(
+                (report.sim_time_ms - 2_600.0).abs() < 20.0,
+                "{what}: {}",
+                report.sim_time_ms
+            );
+        }
+    }
 }
