@@ -145,8 +145,12 @@ pub const MAX_IN_FLIGHT: u64 = 25_000_000;
 /// (once the run is that old), plus up to one interval between snapshots; at speeds where
 /// snapshots are further apart in simulated time, the interval since the previous one.
 pub const RECENT_MS: f64 = 1000.0;
-/// How often a snapshot is published.
+/// How often a snapshot is published: at most this often, and less often when making one
+/// takes long (a graph of thousands of nodes), so that snapshots take at most about a fifth
+/// of the engine thread's time ([`SNAPSHOT_SHARE`]) and the simulation the rest.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(50);
+/// The time between two snapshots is at least this many times what the last one took.
+const SNAPSHOT_SHARE: u32 = 5;
 /// Longest stretch of work between two looks at the command channel.
 const SLICE: Duration = Duration::from_millis(4);
 
@@ -273,7 +277,10 @@ impl Engine {
     }
 
     fn run_loop(&mut self) {
-        let mut last_snapshot = Instant::now() - SNAPSHOT_EVERY;
+        let mut last_snapshot = Instant::now();
+        // Publish at the first look: a new run, or a command just applied, is shown at once.
+        let mut publish_now = true;
+        let mut interval = SNAPSHOT_EVERY;
         loop {
             let busy = self.running && self.failed.is_none();
             let wait = if busy { Duration::ZERO } else { SNAPSHOT_EVERY };
@@ -288,16 +295,19 @@ impl Engine {
                         }
                         self.apply(number, command);
                     }
-                    last_snapshot = Instant::now() - SNAPSHOT_EVERY;
+                    publish_now = true;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if self.running && self.failed.is_none() {
                 self.work_slice();
             }
-            if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+            if publish_now || last_snapshot.elapsed() >= interval {
+                let start = Instant::now();
                 self.publish();
                 last_snapshot = Instant::now();
+                interval = SNAPSHOT_EVERY.max(last_snapshot.duration_since(start) * SNAPSHOT_SHARE);
+                publish_now = false;
             }
         }
     }
@@ -512,12 +522,7 @@ impl Engine {
             Ok(report) => report,
             Err(_) => return,
         };
-        let active_faults = self
-            .sim
-            .node_ids()
-            .iter()
-            .map(|id| self.sim.active_faults(id))
-            .collect();
+        let active_faults = self.sim.active_faults();
         let recent_latency = self.recent_latency();
         let snapshot = Snapshot {
             state,

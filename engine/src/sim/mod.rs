@@ -633,15 +633,18 @@ impl Simulation {
         Ok(())
     }
 
-    /// Kinds of the faults active on a node now.
-    pub fn active_faults(&self, id: &str) -> Vec<FaultKind> {
-        match self.index_of(id) {
-            Ok(i) => self.active_faults[i]
-                .iter()
-                .map(|&f| self.faults[f as usize].kind)
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+    /// The kinds of the faults active on each node now, in the order of
+    /// [`Simulation::node_ids`].
+    pub fn active_faults(&self) -> Vec<Vec<FaultKind>> {
+        self.active_faults
+            .iter()
+            .map(|active| {
+                active
+                    .iter()
+                    .map(|&f| self.faults[f as usize].kind)
+                    .collect()
+            })
+            .collect()
     }
 
     pub fn replay(&mut self, log_id: &str, consumer: Option<&str>) -> Result<(), String> {
