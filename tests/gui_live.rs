@@ -376,3 +376,50 @@ fn inspector_injects_and_clears_a_fault() {
         h.state().live.active_faults("svc").is_empty()
     });
 }
+
+/// A run whose counts reach the millions, in a window 1,280 points wide: the run's state at
+/// the right end of the bar is not drawn over the conservation check beside the counts.
+#[test]
+fn big_counts_leave_the_runs_state_readable() {
+    let graph = Graph::from_json_str(
+        r#"{"format": "flowbench.graph", "version": 1, "name": "flood",
+        "nodes": [
+          {"id": "p", "kind": "producer", "pos": [0, 0], "config": {"rate_per_sec": 1e8}},
+          {"id": "done", "kind": "sink", "pos": [220, 0]}
+        ],
+        "edges": [{"from": "p", "to": "done"}]}"#,
+    )
+    .unwrap();
+    let app = FlowbenchApp::with_document(Document::new(graph, None));
+    let mut h: App = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(30)
+        .allow_missing_glyphs()
+        .build_eframe(|_cc| app);
+    h.run();
+    h.get_by_label("Speed").click();
+    h.run();
+    h.get_by_label("max").click();
+    h.run();
+    h.get_by_label("Run").click();
+    step_until(&mut h, "ten million messages created", |h| {
+        h.state().live.snapshot().is_some_and(|s| {
+            s.report.totals.created >= 10_000_000 && s.report.totals.delivered >= 10_000_000
+        })
+    });
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "the run paused", |h| {
+        h.state().live.state() == Some(&RunState::Paused)
+    });
+    let conserved = h.get_by_label("conserved").rect();
+    let state = h.get_by_label("paused").rect();
+    assert!(
+        !conserved.intersects(state),
+        "the state {state:?} is drawn over the conservation check {conserved:?}"
+    );
+    let export = h.get_by_label("Export run data").rect();
+    assert!(
+        !conserved.intersects(export),
+        "Export {export:?} over {conserved:?}"
+    );
+}

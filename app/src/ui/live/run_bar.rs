@@ -27,6 +27,14 @@ pub fn ui(
         controls_ui(ui, live, doc);
         ui.separator();
         readout_ui(ui, live);
+        // The run's state and Export keep to the right end of the bar; when the counts (a
+        // big graph's run into the millions) leave them too little room there, they take a
+        // row of their own instead of being drawn over the counts.
+        // (A wrapping row's available width is the whole row's: measure from the cursor.)
+        let room = ui.max_rect().right() - ui.cursor().min.x;
+        if room < state_and_export_width(ui) {
+            ui.end_row();
+        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let export = ui.menu_button("Export", |ui| {
                 let has_run = live.snapshot().is_some();
@@ -340,6 +348,26 @@ fn ok_color(ui: &egui::Ui) -> Color32 {
     } else {
         Color32::from_rgb(0x16, 0xA3, 0x4A)
     }
+}
+
+/// Room the run's state (its longest word) and the Export button take at the bar's end.
+fn state_and_export_width(ui: &egui::Ui) -> f32 {
+    let width = |text: &str, style: egui::TextStyle| {
+        ui.painter()
+            .layout_no_wrap(
+                text.to_owned(),
+                style.resolve(ui.style()),
+                egui::Color32::WHITE,
+            )
+            .size()
+            .x
+    };
+    let spacing = ui.spacing();
+    // The state is shown strong, a little wider than the body font measures it.
+    width("not started", egui::TextStyle::Body) * 1.1
+        + width("Export", egui::TextStyle::Button)
+        + 2.0 * spacing.button_padding.x
+        + 3.0 * spacing.item_spacing.x
 }
 
 fn state_ui(ui: &mut egui::Ui, live: &LiveSession) {
