@@ -95,15 +95,28 @@ def engine(log: Path | None) -> list[Figure]:
     return figures
 
 
-def memory(log: Path | None) -> list[Figure]:
-    command = "cargo bench -p flowbench-engine --bench memory"
-    out = run(command, None, log, "memory")
-    m = re.search(r"= ([\d.]+) bytes per queued message", out)
-    label = "≤ 64 B resident per queued message"
+def one_figure(
+    log: Path | None, bench: str, label: str, pattern: str, shown: str, met
+) -> list[Figure]:
+    """The figure `pattern` finds (its first group, a number) in what `cargo bench` of the
+    engine's bench `bench` prints, `shown` with it and judged by `met`."""
+    command = f"cargo bench -p flowbench-engine --bench {bench}"
+    m = re.search(pattern, run(command, None, log, bench))
     if not m:
         return [Figure(label, command, "not found in the output", None)]
-    b = float(m.group(1))
-    return [Figure(label, command, f"{b:.1f} B (10,000,000 messages in one queue)", b <= 64.0)]
+    value = float(m.group(1))
+    return [Figure(label, command, shown.format(value), met(value))]
+
+
+def memory(log: Path | None) -> list[Figure]:
+    return one_figure(
+        log,
+        "memory",
+        "≤ 64 B resident per queued message",
+        r"= ([\d.]+) bytes per queued message",
+        "{:.1f} B (10,000,000 messages in one queue)",
+        lambda b: b <= 64.0,
+    )
 
 
 def frame(log: Path | None) -> list[Figure]:
@@ -126,14 +139,14 @@ def frame(log: Path | None) -> list[Figure]:
 
 
 def live(log: Path | None) -> list[Figure]:
-    command = "cargo bench -p flowbench-engine --bench live_cpu"
-    out = run(command, None, log, "live_cpu")
-    m = re.search(r"target: live mode at 1× .*?: ([\d.]+) %", out)
-    label = "live mode at 1× < 5 % of one core, online shop"
-    if not m:
-        return [Figure(label, command, "not found in the output", None)]
-    pct = float(m.group(1))
-    return [Figure(label, command, f"{pct:.2f} % of one core (whole process)", pct < 5.0)]
+    return one_figure(
+        log,
+        "live_cpu",
+        "live mode at 1× < 5 % of one core, online shop",
+        r"target: live mode at 1× .*?: ([\d.]+) %",
+        "{:.2f} % of one core (whole process)",
+        lambda pct: pct < 5.0,
+    )
 
 
 def simpy(log: Path | None) -> list[Figure]:
