@@ -42,22 +42,10 @@ enum Phase {
     #[default]
     Working,
     Backoff,
-    /// Waiting for the reply of the i-th call target.
-    Calling(usize),
-    /// Done; results wait for room downstream.
+    /// Waiting for the reply of a call target (which one: [`Extra::call`]).
+    Calling,
+    /// Done; results wait for room downstream (in [`Service::parked`]).
     Sending,
-}
-
-/// What a busy worker works on. It stays in place between jobs (the next one overwrites
-/// it), so taking a message costs no new allocation.
-#[derive(Default)]
-struct Job {
-    msg: Message,
-    origin: Origin,
-    attempt: u32,
-    started: Time,
-    phase: Phase,
-    pending: Vec<(NodeId, Message)>,
 }
 
 impl Default for Origin {
@@ -69,33 +57,120 @@ impl Default for Origin {
     }
 }
 
-impl Job {
+/// A worker and the job it works on, in one cache line. The job stays in place between
+/// jobs (the next one overwrites it), so taking a message costs no new allocation. What
+/// only some jobs need (the count of failed attempts, the call in progress, results waiting
+/// for room) the service keeps apart ([`Extra`], [`Service::parked`]): a graph too big for
+/// the caches then reads one line per worker.
+#[derive(Default)]
+#[repr(align(64))]
+struct Worker {
+    /// The job's message; what stays behind once it is sent on is empty.
+    msg: Message,
+    /// Busy: when the job's first attempt started. Idle: the worker below this one in the
+    /// service's stack of idle workers ([`IdleStack`]).
+    started: Time,
+    origin: Origin,
+    /// Bumped whenever the worker's job ends, so timers and replies of an earlier job
+    /// are recognised and ignored.
+    generation: u32,
+    /// Has a job.
+    busy: bool,
+    /// Scaled away while busy: leaves once its job ends.
+    retiring: bool,
+    phase: Phase,
+    /// The job failed an attempt: [`Extra::attempt`] counts them (else none did).
+    retried: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Worker>() == 64);
+
+impl Worker {
     /// The job's message, to send on once the job is done (what stays behind is empty).
     fn take_message(&mut self) -> Message {
         std::mem::replace(&mut self.msg, Message::EMPTY)
     }
+}
 
-    /// Messages of the graph this job holds: an asynchronous message until it is sent on;
-    /// a request's message stays with its client.
-    fn units(&self) -> u64 {
-        match (self.phase, self.origin) {
-            (Phase::Sending, _) => self.pending.len() as u64,
-            (_, Origin::Message { .. }) => 1,
-            (_, Origin::Call { .. }) => 0,
+/// No worker (the bottom of an [`IdleStack`]).
+const NO_WORKER: u32 = u32::MAX;
+
+/// The idle workers, a stack (the worker freed last is taken first) threaded through the
+/// workers themselves: an idle worker's `started` names the one below it. Taking a worker
+/// and freeing one then read no cache line besides the worker's own, where a separate
+/// array would add one per job.
+#[derive(Debug, Clone, Copy)]
+struct IdleStack {
+    top: u32,
+    len: u32,
+}
+
+impl IdleStack {
+    fn new(workers: &mut [Worker]) -> IdleStack {
+        // Worker 0 on top, as a stack pushed from the last worker down.
+        IdleStack::from_bottom_up(&(0..workers.len()).rev().collect::<Vec<_>>(), workers)
+    }
+
+    /// The stack holding `stack`, its bottom first.
+    fn from_bottom_up(stack: &[usize], workers: &mut [Worker]) -> IdleStack {
+        let mut idle = IdleStack {
+            top: NO_WORKER,
+            len: 0,
+        };
+        for &w in stack {
+            idle.push(workers, w);
         }
+        idle
+    }
+
+    /// The idle workers, the bottom of the stack first.
+    fn bottom_up(self, workers: &[Worker]) -> Vec<usize> {
+        let mut stack = Vec::with_capacity(self.len());
+        let mut w = self.top;
+        while w != NO_WORKER {
+            stack.push(w as usize);
+            w = workers[w as usize].started as u32;
+        }
+        stack.reverse();
+        stack
+    }
+
+    fn len(self) -> usize {
+        self.len as usize
+    }
+
+    fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// The worker freed last.
+    fn last(self) -> Option<usize> {
+        (self.len > 0).then_some(self.top as usize)
+    }
+
+    #[inline(always)]
+    fn push(&mut self, workers: &mut [Worker], w: usize) {
+        workers[w].started = Time::from(self.top);
+        self.top = w as u32;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    fn pop(&mut self, workers: &[Worker]) -> Option<usize> {
+        let w = self.last()?;
+        self.top = workers[w].started as u32;
+        self.len -= 1;
+        Some(w)
     }
 }
 
-#[derive(Default)]
-struct Worker {
-    /// Bumped whenever the worker's job ends, so timers and replies of an earlier job
-    /// are recognised and ignored.
-    generation: u32,
-    /// Has a job (in `job`).
-    busy: bool,
-    /// Scaled away while busy: leaves once its job ends.
-    retiring: bool,
-    job: Job,
+/// What a worker's job needs only on its rarer paths.
+#[derive(Default, Clone, Copy)]
+struct Extra {
+    /// Failed attempts of the job, when its worker is `retried`.
+    attempt: u32,
+    /// The call target whose reply the job waits for, in [`Phase::Calling`].
+    call: u32,
 }
 
 /// The `autoscale` controller: when it last changed the worker count, and whether its
@@ -147,8 +222,8 @@ impl Scaler {
 /// A service's state. The fields one event of a busy service reads come first, in the
 /// order given (`repr(C)`): in a graph too big for the caches they then share a few cache
 /// lines instead of being spread over all of the node's (with the node's random stream and
-/// kind before them, six lines of 64 bytes: the latency histogram's fields read per record
-/// end at byte 368 of the node), and the rest (worker slots scaled away, the call targets,
+/// kind before them, five lines of 64 bytes: the latency histogram's fields read per record
+/// end at byte 304 of the node), and the rest (worker slots scaled away, the call targets,
 /// configuration of failures and retries, counters only the report reads) comes after.
 #[repr(C)]
 pub struct Service {
@@ -159,25 +234,27 @@ pub struct Service {
     own_failure: f64,
     /// Worker slots; those in `spare` were scaled away and hold no job.
     workers: Vec<Worker>,
-    idle: Vec<usize>,
-    out: Vec<NodeId>,
+    out: Box<[NodeId]>,
     /// The service's only input, a queue with no other consumer: a freed worker takes
     /// its next message from there at once.
     inbox: Option<NodeId>,
     /// Boxed: most services have none, and every node's state is as big as the largest.
     scaler: Option<Box<Scaler>>,
-    /// Requests (and messages) that found no idle worker, in arrival order.
-    backlog: VecDeque<(Origin, Message)>,
-    in_: u64,
-    done: u64,
+    idle: IdleStack,
+    /// Jobs in `backlog`, counted here so that a look at it reads no further line.
+    backlogged: u32,
     /// Workers present (busy retiring ones included): `workers` less `spare`.
     staffed_now: u32,
     /// `staffed_now` changed since the `staffed` gauge last heard of it.
     staffing_changed: bool,
     /// `calls` is not empty.
     has_calls: bool,
+    in_: u64,
+    done: u64,
     busy: TimeGauge,
     service: Latency,
+    /// Requests (and messages) that found no idle worker, in arrival order.
+    backlog: VecDeque<(Origin, Message)>,
     spare: Vec<usize>,
     calls: Vec<NodeId>,
     /// Workers present over time: utilization is busy / staffed area.
@@ -191,6 +268,13 @@ pub struct Service {
     failed: u64,
     lost: u64,
     retries: u64,
+    /// Per worker slot: what its job needs on rarer paths.
+    extra: Vec<Extra>,
+    /// Where a job's sends leave the copies that found no room.
+    outbox: Vec<(NodeId, Message)>,
+    /// Busy workers whose results wait for room downstream ([`Phase::Sending`]), with
+    /// those results.
+    parked: Vec<(usize, Vec<(NodeId, Message)>)>,
 }
 
 fn tag(kind: u64, generation: u32, worker: usize) -> u64 {
@@ -222,6 +306,7 @@ impl Service {
             Some(s) => s.min,
             None => config.concurrency.max(1) as usize,
         };
+        let mut workers: Vec<Worker> = (0..workers).map(|_| Worker::default()).collect();
         Service {
             has_calls: !calls.is_empty(),
             service_time: Sampler::new(&config.service_time),
@@ -230,13 +315,17 @@ impl Service {
             own_failure: combined_failure(config.failure_rate, &FaultState::default()),
             max_retries: config.max_retries,
             backoff: ms_to_ns(config.retry_backoff_ms),
-            out,
+            out: out.into_boxed_slice(),
             error,
             calls,
-            staffed_now: workers as u32,
+            staffed_now: workers.len() as u32,
             staffing_changed: true,
-            workers: (0..workers).map(|_| Worker::default()).collect(),
-            idle: (0..workers).rev().collect(),
+            extra: vec![Extra::default(); workers.len()],
+            idle: IdleStack::new(&mut workers),
+            workers,
+            backlogged: 0,
+            outbox: Vec::new(),
+            parked: Vec::new(),
             spare: Vec::new(),
             scaler,
             feeders,
@@ -260,7 +349,7 @@ impl Service {
     }
 
     fn free(&self, ctx: &Ctx) -> u64 {
-        if ctx.faults().halted() || !self.backlog.is_empty() {
+        if ctx.faults().halted() || self.backlogged > 0 {
             0
         } else {
             self.idle.len() as u64
@@ -288,16 +377,16 @@ impl Service {
         while !self.idle.is_empty() && ctx.inbox_waiting() && self.free(ctx) > 0 {
             // Room means an idle worker (and no backlog, no halt): the queue puts the
             // message straight into its job.
-            let &w = self
+            let w = self
                 .idle
                 .last()
                 .expect("a service with room has an idle worker");
-            if !ctx.pull_from(queue, first, &mut self.workers[w].job.msg) {
+            if !ctx.pull_from(queue, first, &mut self.workers[w].msg) {
                 break;
             }
             first = false;
             self.in_ += 1;
-            self.idle.pop();
+            self.idle.pop(&self.workers);
             self.start_job(
                 ctx,
                 w,
@@ -314,14 +403,15 @@ impl Service {
     /// once per message, from the pull of the inbox and the handlers of arrivals and calls.
     #[inline(always)]
     fn take(&mut self, ctx: &mut Ctx, origin: Origin, msg: Message) {
-        match self.idle.pop() {
+        match self.idle.last() {
             Some(w) if !ctx.faults().halted() => {
-                self.workers[w].job.msg = msg;
+                self.idle.pop(&self.workers);
+                self.workers[w].msg = msg;
                 self.start_job(ctx, w, origin);
             }
-            idle => {
-                self.idle.extend(idle);
+            _ => {
                 self.backlog.push_back((origin, msg));
+                self.backlogged += 1;
             }
         }
     }
@@ -332,11 +422,9 @@ impl Service {
     fn start_job(&mut self, ctx: &mut Ctx, w: usize, origin: Origin) {
         let worker = &mut self.workers[w];
         worker.busy = true;
-        let job = &mut worker.job;
-        job.origin = origin;
-        job.attempt = 0;
-        job.started = ctx.now();
-        debug_assert!(job.pending.is_empty());
+        worker.origin = origin;
+        worker.retried = false;
+        worker.started = ctx.now();
         self.work(ctx, w);
     }
 
@@ -351,69 +439,90 @@ impl Service {
         }
         let worker = &mut self.workers[w];
         debug_assert!(worker.busy);
-        worker.job.phase = Phase::Working;
+        worker.phase = Phase::Working;
         ctx.schedule_in(d, tag(TAG_DONE, worker.generation, w));
     }
 
-    fn job(&mut self, w: usize) -> &mut Job {
-        debug_assert!(self.workers[w].busy);
-        &mut self.workers[w].job
+    /// Messages of the graph worker `w` holds: an asynchronous message until it is sent
+    /// on; a request's message stays with its client.
+    fn units(&self, w: usize) -> u64 {
+        let worker = &self.workers[w];
+        match (worker.phase, worker.origin) {
+            (Phase::Sending, _) => self
+                .parked
+                .iter()
+                .find(|(p, _)| *p == w)
+                .map_or(0, |(_, pending)| pending.len() as u64),
+            (_, Origin::Message { .. }) => 1,
+            (_, Origin::Call { .. }) => 0,
+        }
     }
 
     fn attempt_failed(&mut self, ctx: &mut Ctx, w: usize) {
-        let generation = self.workers[w].generation;
-        let retry = self.job(w).attempt < self.max_retries;
-        if retry {
+        let worker = &mut self.workers[w];
+        debug_assert!(worker.busy);
+        let generation = worker.generation;
+        let attempt = if worker.retried {
+            self.extra[w].attempt
+        } else {
+            0
+        };
+        if attempt < self.max_retries {
             self.retries += 1;
-            let job = self.job(w);
-            job.attempt += 1;
-            job.phase = Phase::Backoff;
+            worker.retried = true;
+            worker.phase = Phase::Backoff;
+            self.extra[w].attempt = attempt + 1;
             ctx.schedule_in(self.backoff, tag(TAG_BACKOFF_OVER, generation, w));
             return;
         }
         self.failed += 1;
         let now = ctx.now();
-        let job = &mut self.workers[w].job;
-        self.service.record(now - job.started);
-        match job.origin {
+        self.service.record(now - worker.started);
+        let sent = match worker.origin {
             Origin::Call { caller, call_id } => {
                 ctx.reply(caller, call_id, Outcome::Failed);
+                true
             }
-            Origin::Message { .. } if self.error.is_empty() => ctx.fate(Fate::Failed, 1),
+            Origin::Message { .. } if self.error.is_empty() => {
+                ctx.fate(Fate::Failed, 1);
+                true
+            }
             Origin::Message { .. } => {
-                let msg = job.take_message();
-                ctx.send_copies(&self.error, msg, false, &mut job.pending);
+                let msg = worker.take_message();
+                ctx.send_copies(&self.error, msg, false, &mut self.outbox)
             }
-        }
-        self.after_sending(ctx, w);
+        };
+        self.after_sending(ctx, w, sent);
     }
 
     #[inline]
     fn succeeded(&mut self, ctx: &mut Ctx, w: usize) {
         self.done += 1;
         let now = ctx.now();
-        let job = &mut self.workers[w].job;
-        self.service.record(now - job.started);
-        let msg = job.take_message();
-        match job.origin {
+        let worker = &mut self.workers[w];
+        debug_assert!(worker.busy);
+        self.service.record(now - worker.started);
+        let msg = worker.take_message();
+        let sent = match worker.origin {
             Origin::Call { caller, call_id } => {
                 ctx.reply(caller, call_id, Outcome::Ok);
-                ctx.send_copies(&self.out, msg, true, &mut job.pending);
+                ctx.send_copies(&self.out, msg, true, &mut self.outbox)
             }
-            Origin::Message { .. } => ctx.send_copies(&self.out, msg, false, &mut job.pending),
-        }
-        self.after_sending(ctx, w);
+            Origin::Message { .. } => ctx.send_copies(&self.out, msg, false, &mut self.outbox),
+        };
+        self.after_sending(ctx, w, sent);
     }
 
-    /// A job's results went out (or some wait for room): the worker is free once all did.
-    /// Always inlined: every job that ends comes through here.
+    /// A job's results went out (`sent`), or some wait for room in `outbox`: the worker is
+    /// free once all did. Always inlined: every job that ends comes through here.
     #[inline(always)]
-    fn after_sending(&mut self, ctx: &mut Ctx, w: usize) {
-        let job = self.job(w);
-        if job.pending.is_empty() {
+    fn after_sending(&mut self, ctx: &mut Ctx, w: usize, sent: bool) {
+        if sent {
             self.finish(ctx, w);
         } else {
-            job.phase = Phase::Sending;
+            self.workers[w].phase = Phase::Sending;
+            let pending = std::mem::take(&mut self.outbox);
+            self.parked.push((w, pending));
         }
     }
 
@@ -425,8 +534,8 @@ impl Service {
         worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
         if worker.busy {
             worker.busy = false;
-            worker.job.msg = Message::EMPTY;
-            if let Origin::Message { from, token } = worker.job.origin
+            worker.msg = Message::EMPTY;
+            if let Origin::Message { from, token } = worker.origin
                 && token != NO_TOKEN
             {
                 ctx.release(from, token);
@@ -446,7 +555,7 @@ impl Service {
             self.spare.push(w);
             self.restaffed();
         } else {
-            self.idle.push(w);
+            self.idle.push(&mut self.workers, w);
         }
     }
 
@@ -504,19 +613,22 @@ impl Service {
         }
         let w = self.spare.pop().unwrap_or_else(|| {
             self.workers.push(Worker::default());
+            self.extra.push(Extra::default());
             self.workers.len() - 1
         });
         self.restaffed();
-        self.idle.push(w);
+        self.idle.push(&mut self.workers, w);
         self.drain_backlog(ctx);
         self.publish(ctx);
     }
 
     /// One worker less: an idle one leaves now, else a busy one leaves after its job.
     fn remove_worker(&mut self, ctx: &mut Ctx) {
-        let highest_idle = (0..self.idle.len()).max_by_key(|&i| self.idle[i]);
+        let mut idle = self.idle.bottom_up(&self.workers);
+        let highest_idle = (0..idle.len()).max_by_key(|&i| idle[i]);
         if let Some(i) = highest_idle {
-            let w = self.idle.swap_remove(i);
+            let w = idle.swap_remove(i);
+            self.idle = IdleStack::from_bottom_up(&idle, &mut self.workers);
             self.spare.push(w);
             self.restaffed();
         } else if let Some(worker) = self
@@ -534,10 +646,11 @@ impl Service {
     /// looks here, and most of the time finds nothing.
     #[inline(always)]
     fn drain_backlog(&mut self, ctx: &mut Ctx) {
-        while !self.backlog.is_empty() && !self.idle.is_empty() && !ctx.faults().halted() {
+        while self.backlogged > 0 && !self.idle.is_empty() && !ctx.faults().halted() {
             let Some((origin, msg)) = self.backlog.pop_front() else {
                 break;
             };
+            self.backlogged -= 1;
             self.take(ctx, origin, msg);
         }
     }
@@ -546,17 +659,15 @@ impl Service {
     fn crash(&mut self, ctx: &mut Ctx) {
         let mut lost = 0;
         for w in 0..self.workers.len() {
-            let worker = &mut self.workers[w];
-            if !worker.busy {
+            if !self.workers[w].busy {
                 continue;
             }
+            lost += self.units(w);
+            let worker = &mut self.workers[w];
             worker.busy = false;
-            let job = &mut worker.job;
-            lost += job.units();
-            job.msg = Message::EMPTY;
-            job.pending.clear();
-            match job.origin {
-                Origin::Call { caller, call_id } if job.phase != Phase::Sending => {
+            worker.msg = Message::EMPTY;
+            match worker.origin {
+                Origin::Call { caller, call_id } if worker.phase != Phase::Sending => {
                     ctx.reply(caller, call_id, Outcome::Failed);
                 }
                 Origin::Message { from, token } if token != NO_TOKEN => ctx.release(from, token),
@@ -566,6 +677,8 @@ impl Service {
             worker.generation = worker.generation.wrapping_add(1) & 0x3fff_ffff;
             self.free_worker(w);
         }
+        self.parked.clear();
+        self.backlogged = 0;
         for (origin, _) in std::mem::take(&mut self.backlog) {
             match origin {
                 Origin::Call { caller, call_id } => ctx.reply(caller, call_id, Outcome::Failed),
@@ -617,9 +730,10 @@ impl Behavior for Service {
             self.attempt_failed(ctx, w);
         } else if self.has_calls {
             let first = self.calls[0];
-            let job = self.job(w);
-            job.phase = Phase::Calling(0);
-            let msg = job.msg.clone();
+            let worker = &mut self.workers[w];
+            worker.phase = Phase::Calling;
+            self.extra[w].call = 0;
+            let msg = worker.msg.clone();
             ctx.call(first, tag, msg);
         } else {
             self.succeeded(ctx, w);
@@ -658,23 +772,22 @@ impl Behavior for Service {
         let Some(Worker {
             generation: current,
             busy: true,
-            job,
+            phase: Phase::Calling,
+            msg,
             ..
-        }) = self.workers.get_mut(w)
+        }) = self.workers.get(w)
         else {
-            return;
-        };
-        let Phase::Calling(i) = job.phase else {
             return;
         };
         if *current != generation {
             return;
         }
+        let i = self.extra[w].call as usize;
         if outcome != Outcome::Ok {
             self.attempt_failed(ctx, w);
         } else if let Some(&next) = self.calls.get(i + 1) {
-            job.phase = Phase::Calling(i + 1);
-            let msg = job.msg.clone();
+            self.extra[w].call = (i + 1) as u32;
+            let msg = msg.clone();
             ctx.call(next, call_id, msg);
         } else {
             self.succeeded(ctx, w);
@@ -683,16 +796,22 @@ impl Behavior for Service {
 
     fn on_wake(&mut self, ctx: &mut Ctx) {
         self.arm_scaler(ctx);
-        for w in 0..self.workers.len() {
-            let worker = &mut self.workers[w];
-            if !worker.busy {
-                continue;
-            }
-            let job = &mut worker.job;
-            if job.phase == Phase::Sending && ctx.retry_pending(&mut job.pending) {
+        if self.parked.is_empty() {
+            return;
+        }
+        // Workers in order, as their results went out before they were kept apart.
+        let mut parked = std::mem::take(&mut self.parked);
+        parked.sort_unstable_by_key(|&(w, _)| w);
+        let mut waiting = Vec::with_capacity(parked.len());
+        for (w, mut pending) in parked {
+            if ctx.retry_pending(&mut pending) {
                 self.finish(ctx, w);
+            } else {
+                waiting.push((w, pending));
             }
         }
+        waiting.append(&mut self.parked);
+        self.parked = waiting;
     }
 
     fn tracks_tokens(&self) -> bool {
@@ -742,12 +861,9 @@ impl Behavior for Service {
     }
 
     fn held(&self) -> u64 {
-        let working: u64 = self
-            .workers
-            .iter()
-            .filter(|w| w.busy)
-            .map(|w| &w.job)
-            .map(Job::units)
+        let working: u64 = (0..self.workers.len())
+            .filter(|&w| self.workers[w].busy)
+            .map(|w| self.units(w))
             .sum();
         let waiting = self
             .backlog
@@ -808,6 +924,35 @@ mod tests {
                         {{"from": "w", "to": "done"}}]}}"#
         ))
         .unwrap()
+    }
+
+    /// The idle stack threaded through the workers behaves as a vector used as a stack,
+    /// taken apart and rebuilt (as scaling down does) included.
+    #[test]
+    fn idle_stack_is_a_stack() {
+        use super::{IdleStack, Worker};
+        let mut workers: Vec<Worker> = (0..6).map(|_| Worker::default()).collect();
+        let mut idle = IdleStack::new(&mut workers);
+        let mut model: Vec<usize> = (0..6).rev().collect();
+        assert_eq!(idle.bottom_up(&workers), model);
+        for _ in 0..3 {
+            assert_eq!(idle.pop(&workers), model.pop());
+        }
+        idle.push(&mut workers, 1);
+        model.push(1);
+        assert_eq!(
+            (idle.last(), idle.len()),
+            (model.last().copied(), model.len())
+        );
+        let mut stack = idle.bottom_up(&workers);
+        assert_eq!(stack, model);
+        stack.swap_remove(0);
+        model.swap_remove(0);
+        let mut idle = IdleStack::from_bottom_up(&stack, &mut workers);
+        while let Some(w) = model.pop() {
+            assert_eq!(idle.pop(&workers), Some(w));
+        }
+        assert!(idle.is_empty() && idle.pop(&workers).is_none());
     }
 
     const FOUR: &str = r#"{"min": 1, "max": 4, "target_depth": 5, "cooldown_ms": 500}"#;
