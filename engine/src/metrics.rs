@@ -114,13 +114,18 @@ pub struct Latency {
     n_staged: u8,
     /// Stage buckets instead of counting each at once.
     batched: bool,
+    /// The counters are `u32` words; otherwise two `u16` counters share each word.
+    wide: bool,
     count: u64,
     /// `u64::MAX` until the first record.
     min_ns: u64,
     max_ns: u64,
     /// The sum of the values: its low half here, the high half in `sum_high`.
     sum_low: u64,
-    /// Counters of buckets `first_block * 64 ..`, one block of 64 per power of two.
+    /// Counters of buckets `first_block * 64 ..`, one block of 64 per power of two: a
+    /// `u32` each; in a big graph a `u16` each (the low half of a word first) until one
+    /// would pass 65,535, then a `u32` each. A big graph's histograms take up half the
+    /// cache lines that way: most of them never count that many values in one bucket.
     counts: Vec<u32>,
     first_block: usize,
     sum_high: u64,
@@ -142,15 +147,19 @@ impl Default for Latency {
             staged: [0; STAGED],
             n_staged: 0,
             batched: false,
+            wide: true,
         }
     }
 }
 
 impl Latency {
-    /// Counts buckets eight at a time from now on: for graphs too big for the caches.
-    /// Reports are the same either way.
+    /// Counts buckets eight at a time from now on, in 16-bit counters while they fit:
+    /// for graphs too big for the caches. Reports are the same either way.
     pub fn batch_records(&mut self) {
         self.batched = true;
+        if self.counts.is_empty() {
+            self.wide = false;
+        }
     }
 
     #[inline]
@@ -163,6 +172,8 @@ impl Latency {
                 self.add_staged();
             }
         } else {
+            // Unbatched counters are always `u32`s (see `batch_records`).
+            debug_assert!(self.wide);
             match self
                 .counts
                 .get_mut(b.wrapping_sub(self.first_block << SUB_BITS))
@@ -185,42 +196,104 @@ impl Latency {
     fn add_staged(&mut self) {
         let base = self.first_block << SUB_BITS;
         for k in 0..usize::from(self.n_staged) {
-            let b = usize::from(self.staged[k]);
-            match self.counts.get_mut(b.wrapping_sub(base)) {
+            self.count_bucket(usize::from(self.staged[k]), base);
+        }
+        self.n_staged = 0;
+    }
+
+    /// Adds one to bucket `b`'s counter (`base`: the first counter's bucket).
+    #[inline(always)]
+    fn count_bucket(&mut self, b: usize, base: usize) {
+        let i = b.wrapping_sub(base);
+        if self.wide {
+            match self.counts.get_mut(i) {
                 Some(c) if *c < u32::MAX => *c += 1,
                 _ => self.count_slow(b),
             }
+        } else {
+            let shift = (i & 1) * 16;
+            match self.counts.get_mut(i >> 1) {
+                Some(c) if (*c >> shift) & 0xffff != 0xffff => *c += 1 << shift,
+                _ => self.count_slow(b),
+            }
         }
-        self.n_staged = 0;
+    }
+
+    /// Counters in all (buckets covered).
+    fn n_counters(&self) -> usize {
+        if self.wide {
+            self.counts.len()
+        } else {
+            self.counts.len() * 2
+        }
+    }
+
+    /// Counter `i` (of bucket `first_block * 64 + i`).
+    fn counter(&self, i: usize) -> u32 {
+        if self.wide {
+            self.counts[i]
+        } else {
+            (self.counts[i >> 1] >> ((i & 1) * 16)) & 0xffff
+        }
+    }
+
+    /// The counters in bucket order.
+    fn counters(&self) -> Vec<u32> {
+        if self.wide {
+            self.counts.clone()
+        } else {
+            self.counts
+                .iter()
+                .flat_map(|&word| [word & 0xffff, word >> 16])
+                .collect()
+        }
+    }
+
+    /// The sum of the counters.
+    fn counted(&self) -> u64 {
+        let words = self.counts.iter().map(|&w| u64::from(w));
+        if self.wide {
+            words.sum()
+        } else {
+            words.map(|w| (w & 0xffff) + (w >> 16)).sum()
+        }
     }
 
     /// A bucket outside the counters' range (they grow to cover it), or a full counter.
     #[cold]
     fn count_slow(&mut self, b: usize) {
         let block = b >> SUB_BITS;
+        // Words per block of counters.
+        let words = if self.wide { SUB } else { SUB / 2 };
         if self.counts.is_empty() {
             self.first_block = block;
-            self.counts = vec![0; SUB];
+            self.counts = vec![0; words];
         } else {
-            let last_block = self.first_block + self.counts.len() / SUB - 1;
+            let last_block = self.first_block + self.counts.len() / words - 1;
             if block < self.first_block {
-                let mut grown = vec![0; (self.first_block - block) * SUB];
+                let mut grown = vec![0; (self.first_block - block) * words];
                 grown.extend_from_slice(&self.counts);
                 self.counts = grown;
                 self.first_block = block;
             } else if block > last_block {
-                self.counts.resize((block + 1 - self.first_block) * SUB, 0);
+                self.counts
+                    .resize((block + 1 - self.first_block) * words, 0);
             }
         }
         let i = b - (self.first_block << SUB_BITS);
-        if self.counts[i] == u32::MAX {
+        if !self.wide && self.counter(i) == u32::from(u16::MAX) {
+            // A bucket outgrows 16 bits: every counter gets a word of its own.
+            self.counts = self.counters();
+            self.wide = true;
+        }
+        if self.wide && self.counts[i] == u32::MAX {
             // Over four billion values in one bucket: halve every counter (rounding up,
             // so no bucket empties); percentiles depend only on the counters' ratios.
             for c in &mut self.counts {
                 *c = c.div_ceil(2);
             }
         }
-        self.counts[i] += 1;
+        self.count_bucket(b, self.first_block << SUB_BITS);
     }
 
     pub fn count(&self) -> u64 {
@@ -239,53 +312,88 @@ impl Latency {
 
     /// The value at quantile `q`: the midpoint of the bucket holding the value of rank
     /// ceil(q × count), kept within the exact min and max.
+    #[cfg(test)]
     fn value_at_quantile(&self, q: f64) -> u64 {
+        self.values_at_quantiles([q])[0]
+    }
+
+    /// The values at quantiles `qs` (in increasing order), in one walk over the counters.
+    fn values_at_quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
         let mut staged = self.staged;
         let staged = &mut staged[..usize::from(self.n_staged)];
         staged.sort_unstable();
-        let total = self.counts.iter().map(|&c| u64::from(c)).sum::<u64>() + staged.len() as u64;
-        let rank = ((q * total as f64).ceil() as u64).clamp(1, total.max(1));
+        let total = self.counted() + staged.len() as u64;
+        let ranks = qs.map(|q| ((q * total as f64).ceil() as u64).clamp(1, total.max(1)));
+        let mut values = [self.max_ns; N];
         let value = |b: usize| {
             let (low, width) = bucket_range(b);
             (low + (width - 1) / 2).clamp(self.min_ns, self.max_ns)
         };
-        // Walk the buckets in order, the counters' and the staged ones merged.
-        let base = self.first_block << SUB_BITS;
-        let mut next = staged.iter().map(|&b| usize::from(b)).peekable();
+        // Walk the buckets in order, the counters' and the staged ones merged; a word of
+        // counters at zero with no staged bucket in it is passed over at once.
+        let mut found = 0;
         let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            let b = base + i;
-            while let Some(s) = next.next_if(|&s| s < b) {
-                seen += 1;
-                if seen >= rank {
-                    return value(s);
+        let mut reach = |bucket: usize, seen: u64, found: &mut usize| {
+            while *found < N && seen >= ranks[*found] {
+                values[*found] = value(bucket);
+                *found += 1;
+            }
+            *found == N
+        };
+        let base = self.first_block << SUB_BITS;
+        let per_word = if self.wide { 1 } else { 2 };
+        let mut st = 0;
+        for (wi, &word) in self.counts.iter().enumerate() {
+            let first = base + wi * per_word;
+            if word == 0
+                && staged
+                    .get(st)
+                    .is_none_or(|&s| usize::from(s) >= first + per_word)
+            {
+                continue;
+            }
+            for j in 0..per_word {
+                let b = first + j;
+                while let Some(&s) = staged.get(st).filter(|&&s| usize::from(s) < b) {
+                    st += 1;
+                    seen += 1;
+                    if reach(usize::from(s), seen, &mut found) {
+                        return values;
+                    }
+                }
+                let c = if self.wide {
+                    word
+                } else {
+                    (word >> (16 * j)) & 0xffff
+                };
+                seen += u64::from(c);
+                while staged.get(st).is_some_and(|&s| usize::from(s) == b) {
+                    st += 1;
+                    seen += 1;
+                }
+                if reach(b, seen, &mut found) {
+                    return values;
                 }
             }
-            seen += u64::from(c);
-            while next.next_if_eq(&b).is_some() {
-                seen += 1;
-            }
-            if seen >= rank {
-                return value(b);
-            }
         }
-        for s in next {
+        for &s in &staged[st..] {
             seen += 1;
-            if seen >= rank {
-                return value(s);
+            if reach(usize::from(s), seen, &mut found) {
+                return values;
             }
         }
-        self.max_ns
+        values
     }
 
     pub fn summary(&self) -> LatencySummary {
         if self.count == 0 {
             return LatencySummary::default();
         }
+        let [p50, p99] = self.values_at_quantiles([0.5, 0.99]);
         LatencySummary {
             mean: self.mean_ms(),
-            p50: ns_to_ms(self.value_at_quantile(0.5)),
-            p99: ns_to_ms(self.value_at_quantile(0.99)),
+            p50: ns_to_ms(p50),
+            p99: ns_to_ms(p99),
             max: ns_to_ms(self.max_ns),
             count: self.count,
         }
@@ -381,7 +489,7 @@ impl RecentLatency {
                 }
                 self.first_block = latency.first_block;
             }
-            let len = (latency.first_block - self.first_block) * SUB + latency.counts.len();
+            let len = (latency.first_block - self.first_block) * SUB + latency.n_counters();
             if self.seen.len() < len {
                 self.seen.resize(len, 0);
                 self.window.resize(len, 0);
@@ -394,21 +502,36 @@ impl RecentLatency {
         let base = self.first_block << SUB_BITS;
         let offset = (latency.first_block << SUB_BITS).wrapping_sub(base);
         let mut step = Vec::new();
-        for (i, &c) in latency.counts.iter().enumerate() {
-            let mut now_count = u64::from(c);
-            let b = i + offset + base;
-            while staged.next_if_eq(&b).is_some() {
-                now_count += 1;
+        let per_word = if latency.wide { 1 } else { 2 };
+        for (wi, &word) in latency.counts.iter().enumerate() {
+            // A word of counters at zero has nothing new (a counter never goes back to
+            // zero) unless a staged bucket falls in it.
+            let first = offset + base + wi * per_word;
+            if word == 0 && staged.peek().is_none_or(|&s| s >= first + per_word) {
+                continue;
             }
-            let seen = &mut self.seen[i + offset];
-            let before = u64::from(*seen);
-            if now_count != before {
-                // Fewer than before only when the histogram halved its counters (billions
-                // of values in one bucket): the bucket starts over from there.
-                let added = now_count.saturating_sub(before).min(u64::from(u32::MAX)) as u32;
-                *seen = now_count.min(u64::from(u32::MAX)) as u32;
-                if added > 0 {
-                    step.push((b as u32, added));
+            for j in 0..per_word {
+                let i = wi * per_word + j;
+                let c = if latency.wide {
+                    word
+                } else {
+                    (word >> (16 * j)) & 0xffff
+                };
+                let mut now_count = u64::from(c);
+                let b = i + offset + base;
+                while staged.next_if_eq(&b).is_some() {
+                    now_count += 1;
+                }
+                let seen = &mut self.seen[i + offset];
+                let before = u64::from(*seen);
+                if now_count != before {
+                    // Fewer than before only when the histogram halved its counters (billions
+                    // of values in one bucket): the bucket starts over from there.
+                    let added = now_count.saturating_sub(before).min(u64::from(u32::MAX)) as u32;
+                    *seen = now_count.min(u64::from(u32::MAX)) as u32;
+                    if added > 0 {
+                        step.push((b as u32, added));
+                    }
                 }
             }
         }
@@ -555,7 +678,44 @@ mod tests {
         assert_eq!(s.max, *values.last().unwrap() as f64 / 1e6);
         assert!(l.value_at_quantile(0.0).abs_diff(1_000) <= 10);
         l.add_staged();
-        assert!(l.counts.len() <= 40 * SUB, "{}", l.counts.len());
+        assert!(l.n_counters() <= 40 * SUB, "{}", l.n_counters());
+    }
+
+    /// A bucket passing 65,535 values turns a big graph's 16-bit counters into 32-bit ones,
+    /// and the counts and percentiles carry on as if they had been 32-bit all along (as a
+    /// small graph's are from the start).
+    #[test]
+    fn counters_widen_without_losing_counts() {
+        for batched in [false, true] {
+            let mut l = Latency::default();
+            if batched {
+                l.batch_records();
+            }
+            let mut recent = RecentLatency::default();
+            let mut values = Vec::new();
+            for i in 0..100_000u64 {
+                // 70 % at 1 µs (one bucket), 30 % spread from 2 µs to 5 µs.
+                let v = if i % 10 < 7 { 1_000 } else { 2_000 + i % 3_000 };
+                l.record(v);
+                values.push(v);
+                if i == 50_000 {
+                    recent.update(&l, 1, 10);
+                }
+            }
+            l.add_staged();
+            assert!(l.wide);
+            assert_eq!(l.counted(), 100_000);
+            assert_eq!(
+                l.counter(bucket_of(1_000) - (l.first_block << SUB_BITS)),
+                70_000
+            );
+            assert!(l.value_at_quantile(0.5).abs_diff(1_000) <= 8);
+            values.sort_unstable();
+            let p99 = values[98_999];
+            assert!(l.value_at_quantile(0.99).abs_diff(p99) <= p99 / 100);
+            let window = recent.update(&l, 2, 10).expect("values in the window");
+            assert_eq!(window.count, 100_000);
+        }
     }
 
     /// Percentiles are the same whether the last values are still staged or counted.
