@@ -6,7 +6,7 @@ use crate::model::{Arrival, NodeConfig, ProducerConfig};
 use crate::payload::{Fill, Template};
 use crate::report::NodeReport;
 use crate::sim::core::{
-    Ctx, DrawAhead, Fate, FaultState, Message, NodeId, Sampler, Time, ns_to_ms,
+    Ctx, DrawAhead, Fate, FaultState, Message, NodeId, Sampler, Targets, Time, ns_to_ms,
 };
 
 use super::Behavior;
@@ -18,7 +18,7 @@ pub struct Producer {
     limit: Option<u64>,
     keys: Option<u64>,
     payload: Option<Template>,
-    targets: Vec<NodeId>,
+    targets: Targets,
     made: u64,
     out: u64,
     failed: u64,
@@ -38,7 +38,7 @@ impl Producer {
             limit: config.limit,
             keys: config.keys,
             payload: config.payload.as_ref().and_then(|p| Template::new(p).ok()),
-            targets,
+            targets: targets.into(),
             made: 0,
             out: 0,
             failed: 0,
@@ -65,7 +65,7 @@ impl Producer {
             let msg = ctx.new_message(None, None);
             self.made += 1;
             self.out += 1;
-            ctx.send_copies(&self.targets, msg, false, &mut self.pending);
+            ctx.send_out(&self.targets, msg, false, &mut self.pending);
             return;
         }
         // Keys, payloads and failures under a fault draw from the same stream as the gaps.
@@ -88,7 +88,7 @@ impl Producer {
             return;
         }
         self.out += 1;
-        ctx.send_copies(&self.targets, msg, false, &mut self.pending);
+        ctx.send_out(&self.targets, msg, false, &mut self.pending);
     }
 }
 

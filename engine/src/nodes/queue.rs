@@ -15,7 +15,7 @@ use crate::metrics::{Latency, TimeGauge};
 use crate::model::{NodeConfig, QueueConfig, WhenFull};
 use crate::report::NodeReport;
 use crate::sim::core::{
-    Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Time, UNLIMITED, ns_to_ms,
+    Ctx, Fate, FaultState, Message, NO_TOKEN, NodeId, Targets, Time, UNLIMITED, ns_to_ms,
 };
 
 use super::Behavior;
@@ -24,7 +24,7 @@ pub struct Queue {
     capacity: Option<u64>,
     when_full: WhenFull,
     durable: bool,
-    consumers: Vec<NodeId>,
+    consumers: Targets,
     /// The only consumer is a service that takes its next message from this queue itself
     /// ([`Queue::give`]) whenever a worker frees, so the queue need not wait for it.
     pulled: bool,
@@ -96,7 +96,7 @@ impl Queue {
             capacity: config.capacity,
             when_full: config.when_full,
             durable: config.durable,
-            consumers,
+            consumers: consumers.into(),
             pulled,
             next: 0,
             waiting: VecDeque::new(),
@@ -183,7 +183,7 @@ impl Queue {
     /// the consumers are busy.
     #[inline(always)]
     fn dispatch(&mut self, ctx: &mut Ctx) {
-        if let [c] = *self.consumers {
+        if let Targets::One(c) = self.consumers {
             // One consumer, the commonest: the loop below without its round robin.
             if !ctx.faults().halted() {
                 while !self.waiting.is_empty() {
@@ -281,8 +281,10 @@ impl Queue {
     /// does not throttle. None otherwise.
     #[inline]
     pub fn puller_in_place(&self) -> Option<NodeId> {
-        match *self.consumers {
-            [c] if self.pulled && self.when_full != WhenFull::Throttle && !self.is_full() => {
+        match self.consumers {
+            Targets::One(c)
+                if self.pulled && self.when_full != WhenFull::Throttle && !self.is_full() =>
+            {
                 Some(c)
             }
             _ => None,
@@ -365,7 +367,7 @@ impl Behavior for Queue {
             }
         }
         if self.waiting.is_empty()
-            && let [consumer] = *self.consumers
+            && let Targets::One(consumer) = self.consumers
             && !ctx.faulty()
             && ctx.has_room(consumer)
         {

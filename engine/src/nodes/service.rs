@@ -19,7 +19,8 @@ use crate::model::NodeConfig;
 use crate::model::{Autoscale, ServiceConfig};
 use crate::report::NodeReport;
 use crate::sim::core::{
-    Ctx, DrawAhead, Fate, FaultState, Message, NO_TOKEN, NodeId, Outcome, Sampler, Time, ms_to_ns,
+    Ctx, DrawAhead, Fate, FaultState, Message, NO_TOKEN, NodeId, Outcome, Sampler, Targets, Time,
+    ms_to_ns,
 };
 
 use super::{Behavior, combined_failure};
@@ -234,7 +235,7 @@ pub struct Service {
     own_failure: f64,
     /// Worker slots; those in `spare` were scaled away and hold no job.
     workers: Vec<Worker>,
-    out: Box<[NodeId]>,
+    out: Targets,
     /// The service's only input, a queue with no other consumer: a freed worker takes
     /// its next message from there at once.
     inbox: Option<NodeId>,
@@ -315,7 +316,7 @@ impl Service {
             own_failure: combined_failure(config.failure_rate, &FaultState::default()),
             max_retries: config.max_retries,
             backoff: ms_to_ns(config.retry_backoff_ms),
-            out: out.into_boxed_slice(),
+            out: out.into(),
             error,
             calls,
             staffed_now: workers.len() as u32,
@@ -506,9 +507,9 @@ impl Service {
         let sent = match worker.origin {
             Origin::Call { caller, call_id } => {
                 ctx.reply(caller, call_id, Outcome::Ok);
-                ctx.send_copies(&self.out, msg, true, &mut self.outbox)
+                ctx.send_out(&self.out, msg, true, &mut self.outbox)
             }
-            Origin::Message { .. } => ctx.send_copies(&self.out, msg, false, &mut self.outbox),
+            Origin::Message { .. } => ctx.send_out(&self.out, msg, false, &mut self.outbox),
         };
         self.after_sending(ctx, w, sent);
     }

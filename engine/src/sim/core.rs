@@ -148,6 +148,48 @@ pub const NO_NODE: NodeId = NodeId::MAX;
 /// Token meaning "not tracked".
 pub const NO_TOKEN: u32 = u32::MAX;
 
+/// A node's output targets. One target, as most nodes have, is kept in place: sending
+/// then reads no line of memory beyond the node's own (a boxed list is an allocation of
+/// its own, a cache miss per message in a graph too big for the caches). More are boxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    One(NodeId),
+    Many(Box<[NodeId]>),
+}
+
+// As small as the box alone: the one target fits beside the box's pointer.
+const _: () = assert!(std::mem::size_of::<Targets>() == 16);
+
+impl From<Vec<NodeId>> for Targets {
+    fn from(targets: Vec<NodeId>) -> Targets {
+        match *targets {
+            [one] => Targets::One(one),
+            _ => Targets::Many(targets.into_boxed_slice()),
+        }
+    }
+}
+
+impl std::ops::Deref for Targets {
+    type Target = [NodeId];
+
+    #[inline]
+    fn deref(&self) -> &[NodeId] {
+        match self {
+            Targets::One(one) => std::slice::from_ref(one),
+            Targets::Many(many) => many,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Targets {
+    type Item = &'a NodeId;
+    type IntoIter = std::slice::Iter<'a, NodeId>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// How deep deliveries may nest: a message handed on at once may be handed on again from
 /// the receiver's handler, up to this depth; deeper ones wait in the same-instant queue (a
 /// long chain of channels must not exhaust the stack).
@@ -1104,18 +1146,46 @@ impl Ctx<'_> {
         pending: &mut Vec<(NodeId, Message)>,
     ) -> bool {
         if let [to] = *targets {
-            if new_unit {
-                self.copies(1);
-            }
-            return match self.try_send(to, msg, NO_TOKEN) {
-                Ok(()) => true,
-                Err(m) => {
-                    pending.push((to, m));
-                    false
-                }
-            };
+            return self.send_one(to, msg, new_unit, pending);
         }
         self.send_copies_to_many(targets, msg, new_unit, pending)
+    }
+
+    /// [`Ctx::send_copies`] through a node's [`Targets`]: to one target without reading a
+    /// list.
+    #[inline]
+    pub fn send_out(
+        &mut self,
+        targets: &Targets,
+        msg: Message,
+        new_unit: bool,
+        pending: &mut Vec<(NodeId, Message)>,
+    ) -> bool {
+        match targets {
+            Targets::One(to) => self.send_one(*to, msg, new_unit, pending),
+            Targets::Many(many) => self.send_copies_to_many(many, msg, new_unit, pending),
+        }
+    }
+
+    /// [`Ctx::send_copies`] to one target.
+    #[inline(always)]
+    fn send_one(
+        &mut self,
+        to: NodeId,
+        msg: Message,
+        new_unit: bool,
+        pending: &mut Vec<(NodeId, Message)>,
+    ) -> bool {
+        if new_unit {
+            self.copies(1);
+        }
+        match self.try_send(to, msg, NO_TOKEN) {
+            Ok(()) => true,
+            Err(m) => {
+                pending.push((to, m));
+                false
+            }
+        }
     }
 
     /// [`Ctx::send_copies`] to no target or several.
@@ -1353,6 +1423,17 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+
+    /// One target is kept in place, none or several in a box; all read as the list given.
+    #[test]
+    fn targets_read_as_the_list_given() {
+        for list in [vec![], vec![7], vec![7, 3], vec![1, 2, 3]] {
+            let targets = Targets::from(list.clone());
+            assert_eq!(matches!(targets, Targets::One(7)), list.len() == 1);
+            assert_eq!(&*targets, list.as_slice());
+            assert_eq!(targets.into_iter().copied().collect::<Vec<_>>(), list);
+        }
+    }
 
     fn timer(tag: u64) -> Timed {
         Timed::Timer { node: 0, tag }
