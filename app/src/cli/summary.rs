@@ -3,6 +3,10 @@
 
 use flowbench_engine::report::{GaugeSummary, LatencySummary, NodeReport, Report};
 
+/// A graph with more nodes than this gets a row for each of the nodes most worth a look
+/// instead of one per node: a 10,000-node graph's summary stays a screenful.
+pub const MAX_NODE_ROWS: usize = 40;
+
 /// The whole summary, ending with a newline.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -18,7 +22,12 @@ pub fn render(report: &Report) -> String {
         "out".to_owned(),
         "details".to_owned(),
     ]];
-    for (id, node) in &report.nodes {
+    let shown = shown_nodes(report);
+    for &i in &shown {
+        let (id, node) = report
+            .nodes
+            .get_index(i)
+            .expect("an index of the report's nodes");
         rows.push([
             id.clone(),
             node.kind.clone(),
@@ -28,7 +37,42 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     out.push_str(&align(&rows, &[false, false, true, true, false], None));
+    let hidden = report.nodes.len() - shown.len();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "… and {hidden} more nodes (shown: the {} that failed, dropped, lost or rejected \
+             the most messages, then the busiest); --json or --report FILE lists every node\n",
+            shown.len()
+        ));
+    }
     out
+}
+
+/// Which nodes get a row, by their place in the report: all of them up to
+/// [`MAX_NODE_ROWS`]; beyond, the nodes that ended the most messages badly, then the
+/// busiest, kept in the graph's order.
+fn shown_nodes(report: &Report) -> Vec<usize> {
+    let n = report.nodes.len();
+    if n <= MAX_NODE_ROWS {
+        return (0..n).collect();
+    }
+    let trouble = |node: &NodeReport| {
+        [node.dropped, node.failed, node.lost, node.rejected]
+            .iter()
+            .map(|c| c.unwrap_or(0))
+            .sum::<u64>()
+    };
+    let mut ranked: Vec<(u64, u64, usize)> = report
+        .nodes
+        .values()
+        .enumerate()
+        .map(|(i, node)| (trouble(node), node.in_, i))
+        .collect();
+    // Most trouble, then most traffic; ties in the graph's order.
+    ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut shown: Vec<usize> = ranked[..MAX_NODE_ROWS].iter().map(|r| r.2).collect();
+    shown.sort_unstable();
+    shown
 }
 
 /// `M/M/1 queue — seed 42 — simulated 1h 0m 0s in 0.41 s (7.9 M events/s)`.
@@ -609,6 +653,49 @@ mod tests {
             lines[7],
             "cb      breaker     7     5  rejected 2 · passed 5 · state open"
         );
+    }
+
+    /// A graph too big for a row per node gets rows for the nodes worth a look (the ones
+    /// that lost messages first, then the busiest), in the graph's order, and says how many
+    /// it left out and where they are.
+    #[test]
+    fn big_graphs_show_the_nodes_worth_a_look() {
+        let mut report = contract_report();
+        report.nodes.clear();
+        for i in 0..1_000u64 {
+            let node = NodeReport {
+                kind: "service".into(),
+                in_: i % 100,
+                out: i % 100,
+                failed: Some(u64::from(i == 500 || i == 7) * (i + 1)),
+                ..Default::default()
+            };
+            report.nodes.insert(format!("s{i}"), node);
+        }
+        let text = render(&report);
+        let rows: Vec<&str> = text.lines().skip(4).collect();
+        assert_eq!(rows.len(), MAX_NODE_ROWS + 1, "{text}");
+        let ids: Vec<&str> = rows[..MAX_NODE_ROWS]
+            .iter()
+            .map(|r| r.split_whitespace().next().unwrap())
+            .collect();
+        // The two with failures, and 38 of the ten nodes each at in 99, 98, 97 and 96.
+        assert_eq!(ids[0], "s7");
+        assert!(ids.contains(&"s500"));
+        assert!(ids.contains(&"s99") && ids.contains(&"s999") && ids.contains(&"s96"));
+        assert!(!ids.contains(&"s95"));
+        let order: Vec<usize> = ids.iter().map(|id| id[1..].parse().unwrap()).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        assert!(
+            rows[MAX_NODE_ROWS].starts_with("… and 960 more nodes (shown: the 40 "),
+            "{text}"
+        );
+
+        // Up to the limit, every node in order and no note.
+        report.nodes.truncate(MAX_NODE_ROWS);
+        let text = render(&report);
+        assert_eq!(text.lines().count(), 4 + MAX_NODE_ROWS);
+        assert!(!text.contains("more nodes"));
     }
 
     /// A failed conservation check is impossible to miss.
