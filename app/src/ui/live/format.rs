@@ -16,6 +16,8 @@ pub fn number(value: f64) -> String {
         "–".to_owned()
     } else if a >= 9_999_500.0 {
         format!("{:.1}M", value / 1e6)
+    } else if a >= 999_950.0 {
+        format!("{:.2}M", value / 1e6)
     } else if a >= 9_999.5 {
         format!("{:.1}k", value / 1e3)
     } else if a >= 100.0 || value == value.trunc() {
@@ -25,6 +27,23 @@ pub fn number(value: f64) -> String {
     } else {
         format!("{value:.2}")
     }
+}
+
+/// A chart axis's mark: "400k", "1.5M", "250", "0.25", without trailing zeros (a mark is
+/// a round number).
+pub fn axis(value: f64) -> String {
+    let a = value.abs();
+    let (scaled, suffix) = if a >= 1e6 {
+        (value / 1e6, "M")
+    } else if a >= 1e4 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let digits = format!("{scaled:.3}");
+    let digits = digits.trim_end_matches('0').trim_end_matches('.');
+    let digits = if digits == "-0" { "0" } else { digits };
+    format!("{digits}{suffix}")
 }
 
 /// A rate per second: "48/s", "1.2k/s", "0.90/s".
@@ -74,6 +93,15 @@ mod tests {
         assert_eq!(rate(48.0), "48/s");
         assert_eq!(rate(0.9), "0.90/s");
         assert_eq!(rate(12_345.0), "12.3k/s");
+        assert_eq!(number(3_032_500.0), "3.03M");
+        assert_eq!(number(999_949.0), "999.9k");
+        assert_eq!(number(12_345_678.0), "12.3M");
+        assert_eq!(axis(400_000.0), "400k");
+        assert_eq!(axis(1_500_000.0), "1.5M");
+        assert_eq!(axis(250.0), "250");
+        assert_eq!(axis(0.25), "0.25");
+        assert_eq!(axis(0.0), "0");
+        assert_eq!(axis(-20_000.0), "-20k");
         assert_eq!(duration_ms(0.25), "250 µs");
         assert_eq!(duration_ms(12.5), "12.5 ms");
         assert_eq!(duration_ms(3200.0), "3.20 s");

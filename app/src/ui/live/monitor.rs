@@ -418,6 +418,7 @@ fn plots_ui(
                     )
                     .x_grid_spacer(uniform_grid_spacer(time_grid))
                     .x_axis_formatter(|mark, _| seconds_label(mark.value))
+                    .y_axis_formatter(|mark, _| format::axis(mark.value))
                     .label_formatter(|hover| {
                         Some(match hover {
                             HoverPosition::NearDataPoint {
