@@ -450,20 +450,42 @@ fn plots_ui(
                     plot = plot.include_y(1.0);
                 }
                 let dark = ui.visuals().dark_mode;
+                let lines = if whole_graph {
+                    graph_lines(live, metric, from_ms, dark)
+                } else {
+                    watched
+                        .iter()
+                        .flat_map(|w| node_lines(w, metric, from_ms, watched.len() == 1, dark))
+                        .collect()
+                };
+                // Room above the highest point for the legend in the top left corner: a
+                // steady line would run behind it.
+                let top = lines
+                    .iter()
+                    .flat_map(|line| line.1.iter().map(|p| p[1]))
+                    .filter(|y| y.is_finite())
+                    .fold(0.0, f64::max);
+                if top > 0.0 {
+                    plot = plot.include_y(top * LEGEND_HEADROOM);
+                }
                 plot.show(ui, |plot_ui| {
-                    if whole_graph {
-                        graph_lines(plot_ui, live, metric, from_ms);
-                    } else {
+                    draw_lines(plot_ui, lines);
+                    if metric == Metric::Breaker {
+                        let colors = LiveColors::new(dark);
                         for (i, w) in watched.iter().enumerate() {
-                            node_lines(
+                            let Some(report) = w.report else { continue };
+                            if !metric.applies(w.kind, w.report) {
+                                continue;
+                            }
+                            breaker_lines(
                                 plot_ui,
-                                w,
-                                metric,
+                                report,
+                                &line_name(w, watched.len() == 1, "state"),
                                 from_ms,
                                 now_ms,
-                                watched.len() == 1,
+                                w.color,
                                 i == 0,
-                                dark,
+                                &colors,
                             );
                         }
                     }
@@ -523,14 +545,9 @@ fn points(series: &NodeSeries, from_ms: f64, value: impl Fn(&Sample) -> f32) -> 
         .collect()
 }
 
-fn graph_lines(
-    plot_ui: &mut egui_plot::PlotUi<'_>,
-    live: &LiveSession,
-    metric: Metric,
-    from_ms: f64,
-) {
+fn graph_lines(live: &LiveSession, metric: Metric, from_ms: f64, dark: bool) -> Vec<PlotLine> {
     let g = &live.series().graph;
-    let colors = LiveColors::new(plot_ui.ctx().theme() == egui::Theme::Dark);
+    let colors = LiveColors::new(dark);
     let lines: Vec<(&str, Vec<[f64; 2]>, LineStyle, Color32)> = match metric {
         Metric::Throughput => vec![
             (
@@ -560,14 +577,21 @@ fn graph_lines(
         )],
         _ => Vec::new(),
     };
-    draw_lines(plot_ui, lines);
+    lines
+        .into_iter()
+        .map(|(name, pts, style, color)| (name.to_owned(), pts, style, color))
+        .collect()
 }
 
+/// A line of a chart: its name, points, style and colour.
+type PlotLine = (String, Vec<[f64; 2]>, LineStyle, Color32);
+
+/// How far above its highest point a chart reaches, so that the legend (top left) leaves
+/// the lines visible.
+const LEGEND_HEADROOM: f64 = 1.3;
+
 /// Draws `(name, points, style, colour)` lines.
-fn draw_lines<N: Into<String>>(
-    plot_ui: &mut egui_plot::PlotUi<'_>,
-    lines: Vec<(N, Vec<[f64; 2]>, LineStyle, Color32)>,
-) {
+fn draw_lines(plot_ui: &mut egui_plot::PlotUi<'_>, lines: Vec<PlotLine>) {
     for (name, pts, style, color) in lines {
         plot_ui.line(
             Line::new(name, PlotPoints::new(pts))
@@ -578,48 +602,32 @@ fn draw_lines<N: Into<String>>(
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; the flags read better than a struct"
-)]
+/// A line's name in a chart: what it shows, after the node's id when several nodes share
+/// the chart.
+fn line_name(w: &Watched<'_>, alone: bool, what: &str) -> String {
+    if alone {
+        what.to_owned()
+    } else {
+        format!("{} {what}", w.id)
+    }
+}
+
+/// The lines of one watched node in the chart of `metric` (a breaker's state is drawn by
+/// [`breaker_lines`]).
 fn node_lines(
-    plot_ui: &mut egui_plot::PlotUi<'_>,
     w: &Watched<'_>,
     metric: Metric,
     from_ms: f64,
-    now_ms: f64,
     alone: bool,
-    first: bool,
     dark: bool,
-) {
-    if !metric.applies(w.kind, w.report) {
-        return;
+) -> Vec<PlotLine> {
+    if !metric.applies(w.kind, w.report) || metric == Metric::Breaker {
+        return Vec::new();
     }
-    let name = |what: &str| {
-        if alone {
-            what.to_owned()
-        } else {
-            format!("{} {what}", w.id)
-        }
-    };
+    let name = |what: &str| line_name(w, alone, what);
     let colors = LiveColors::new(dark);
-    if metric == Metric::Breaker {
-        if let Some(report) = w.report {
-            breaker_lines(
-                plot_ui,
-                report,
-                &name("state"),
-                from_ms,
-                now_ms,
-                w.color,
-                first,
-                &colors,
-            );
-        }
-        return;
-    }
     let Some(series) = w.series else {
-        return;
+        return Vec::new();
     };
     let lines: Vec<(String, Vec<[f64; 2]>, LineStyle, Color32)> = match metric {
         Metric::Throughput => vec![
@@ -684,7 +692,7 @@ fn node_lines(
         )],
         Metric::Breaker => Vec::new(),
     };
-    draw_lines(plot_ui, lines);
+    lines
 }
 
 /// A breaker's state over time as a step line from its transitions (exact times), with
