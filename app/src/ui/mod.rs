@@ -97,8 +97,8 @@ pub enum AppCommand {
     ExportReport,
     /// Save the live run's time series (CSV).
     ExportSeriesCsv,
-    /// Save the Replications window's figures (this CSV).
-    ExportReplicationsCsv(String),
+    /// Save the Replications window's figures (this CSV or JSON).
+    ExportReplications(live::export::ExportWhat, String),
 }
 
 /// How the designer starts.
@@ -321,14 +321,8 @@ impl FlowbenchApp {
                     &mut self.commands,
                 );
             }
-            AppCommand::ExportReplicationsCsv(content) => {
-                live::export::request_content(
-                    &mut self.live,
-                    &self.doc,
-                    live::export::ExportWhat::ReplicationsCsv,
-                    content,
-                    ctx,
-                );
+            AppCommand::ExportReplications(what, content) => {
+                live::export::request_content(&mut self.live, &self.doc, what, content, ctx);
             }
             file_command => files::handle(self, ctx, file_command),
         }

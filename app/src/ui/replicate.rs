@@ -13,13 +13,18 @@ use flowbench_engine::sim;
 use flowbench_engine::{Graph, Report};
 
 use crate::cli::duration::parse_duration_ms;
-use crate::cli::replications::{self, Figure, Job, RunFigures, figures, run_jobs, side_by_side};
+use crate::cli::replications::{
+    self, Figure, Job, REPLICATIONS_FORMAT, REPLICATIONS_VERSION, RunFigures, figures, run_jobs,
+    side_by_side,
+};
 use crate::cli::run::{End, Guard};
 use crate::cli::summary::{format_sim_duration, format_wall_secs};
-use crate::cli::sweep::{ScenarioError, build_scenarios, parse_setting};
+use crate::cli::sweep::{
+    SWEEP_FORMAT, SWEEP_VERSION, ScenarioError, build_scenarios, parse_setting,
+};
 use crate::ui::document::DocStamp;
 use crate::ui::live::LiveSession;
-use crate::ui::live::export::csv_field;
+use crate::ui::live::export::{ExportWhat, csv_field};
 use crate::ui::{AppCommand, Document};
 
 /// Replications a window offers at most.
@@ -59,14 +64,25 @@ struct Running {
     /// Runs in all.
     total: usize,
     labels: Vec<String>,
+    /// Per scenario, what it sets (empty without settings to vary).
+    sets: Vec<Settings>,
+    graph: String,
+    ends: &'static str,
     stamp: DocStamp,
     finished: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
     started: Instant,
     first_seed: u64,
-    /// Per scenario, the figures of each run (the reports themselves are not kept).
-    handle: JoinHandle<Result<Vec<Vec<RunFigures>>, String>>,
+    /// Per scenario, the figures of each run (the reports themselves are not kept), and
+    /// the threads that ran them.
+    handle: JoinHandle<RunsDone>,
 }
+
+/// Per scenario, each run's figures, and how many threads ran them; or why they stopped.
+type RunsDone = Result<(Vec<Vec<RunFigures>>, usize), String>;
+
+/// What a scenario sets: field path → value, as `--set` takes them.
+type Settings = serde_json::Map<String, serde_json::Value>;
 
 /// What a set of replications found.
 #[derive(Debug, Clone)]
@@ -75,6 +91,13 @@ pub struct Outcome {
     pub stamp: DocStamp,
     /// Per scenario (one, without settings to vary): what it set, and its figures.
     pub scenarios: Vec<(String, Vec<Figure>)>,
+    /// Per scenario, what it sets (empty without settings to vary).
+    pub sets: Vec<Settings>,
+    /// The graph's name.
+    pub graph: String,
+    /// `duration` or `idle`, as in the command line's JSON.
+    pub ends: &'static str,
+    pub threads: usize,
     pub runs: usize,
     pub first_seed: u64,
     pub sim_time_ms: f64,
@@ -115,8 +138,13 @@ impl ReplicateState {
                 }
             },
         };
-        let labels: Vec<String> = scenarios.iter().map(|(label, _)| label.clone()).collect();
-        let graphs: Vec<Graph> = scenarios.into_iter().map(|(_, g)| g).collect();
+        let labels: Vec<String> = scenarios.iter().map(|(label, ..)| label.clone()).collect();
+        let sets: Vec<Settings> = scenarios.iter().map(|(_, set, _)| set.clone()).collect();
+        let graphs: Vec<Graph> = scenarios.into_iter().map(|(.., g)| g).collect();
+        let ends = match End::of(duration, &doc.graph).0 {
+            End::At(_) => "duration",
+            End::Idle => "idle",
+        };
         let total = graphs.len() * n;
         let finished = Arc::new(AtomicUsize::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
@@ -134,7 +162,7 @@ impl ReplicateState {
             let guard = Guard::cancellable(stop);
             let ids = Mutex::new(None);
             let keep = |report: Report| RunFigures::of(&report, &ids);
-            let (results, _) = run_jobs(&jobs, &guard, &keep, &|| {
+            let (results, threads) = run_jobs(&jobs, &guard, &keep, &|| {
                 counter.fetch_add(1, Ordering::Relaxed);
                 ctx.request_repaint();
             });
@@ -142,13 +170,19 @@ impl ReplicateState {
                 replications::finished(results, |k| format!("Run with seed {}", seeds[k % n]));
             ctx.request_repaint();
             let runs = runs?;
-            Ok(runs.chunks(n).map(<[RunFigures]>::to_vec).collect())
+            Ok((
+                runs.chunks(n).map(<[RunFigures]>::to_vec).collect(),
+                threads,
+            ))
         });
         self.outcome = None;
         self.running = Some(Running {
             n,
             total,
             labels,
+            sets,
+            graph: doc.graph.name.clone(),
+            ends,
             stamp: doc.stamp(),
             finished,
             cancel,
@@ -159,8 +193,12 @@ impl ReplicateState {
     }
 
     /// The graphs to run: `graph` itself, or one per combination of the settings to vary,
-    /// each with its label.
-    fn scenarios(&self, graph: &Graph, runs: usize) -> Result<Vec<(String, Graph)>, String> {
+    /// each with its label and what it sets.
+    fn scenarios(
+        &self,
+        graph: &Graph,
+        runs: usize,
+    ) -> Result<Vec<(String, Settings, Graph)>, String> {
         let settings = self
             .vary
             .split(';')
@@ -169,10 +207,13 @@ impl ReplicateState {
             .map(|s| parse_setting(s, graph))
             .collect::<Result<Vec<_>, _>>()?;
         if settings.is_empty() {
-            return Ok(vec![(String::new(), graph.clone())]);
+            return Ok(vec![(String::new(), Settings::new(), graph.clone())]);
         }
         match build_scenarios(graph, &settings, runs) {
-            Ok(built) => Ok(built.into_iter().map(|sc| (sc.label, sc.graph)).collect()),
+            Ok(built) => Ok(built
+                .into_iter()
+                .map(|sc| (sc.label, sc.set, sc.graph))
+                .collect()),
             Err(ScenarioError::Usage(why)) => Err(why),
             Err(ScenarioError::Invalid(lines)) => Err(lines.join("\n")),
         }
@@ -198,7 +239,7 @@ impl ReplicateState {
         };
         let wall_time_ms = running.started.elapsed().as_secs_f64() * 1000.0;
         self.outcome = Some(match running.handle.join() {
-            Ok(Ok(per_scenario)) => Ok(Outcome {
+            Ok(Ok((per_scenario, threads))) => Ok(Outcome {
                 stamp: running.stamp,
                 sim_time_ms: per_scenario
                     .iter()
@@ -211,6 +252,10 @@ impl ReplicateState {
                     .into_iter()
                     .zip(per_scenario.iter().map(|runs| figures(runs)))
                     .collect(),
+                sets: running.sets,
+                graph: running.graph,
+                ends: running.ends,
+                threads,
                 runs: running.n,
                 first_seed: running.first_seed,
                 wall_time_ms,
@@ -301,6 +346,49 @@ pub fn as_csv(outcome: &Outcome) -> String {
             text.push('\n');
         }
     }
+    text
+}
+
+/// The figures as `flowbench run --replications N --json` prints them (`--set`: as a
+/// sweep's JSON), without `reports`: the window keeps each run's figures, not its report.
+pub fn as_json(outcome: &Outcome) -> String {
+    let seeds: Vec<u64> = (0..outcome.runs as u64)
+        .map(|k| outcome.first_seed.wrapping_add(k))
+        .collect();
+    let document = if outcome.sets.iter().all(Settings::is_empty) {
+        let figures = outcome.scenarios.first().map_or(&[][..], |(_, f)| f);
+        serde_json::json!({
+            "format": REPLICATIONS_FORMAT,
+            "version": REPLICATIONS_VERSION,
+            "graph": outcome.graph,
+            "replications": outcome.runs,
+            "seeds": seeds,
+            "sim_time_ms": outcome.sim_time_ms,
+            "ends": outcome.ends,
+            "wall_time_ms": outcome.wall_time_ms,
+            "threads": outcome.threads,
+            "figures": figures,
+        })
+    } else {
+        let scenarios: Vec<serde_json::Value> = outcome
+            .sets
+            .iter()
+            .zip(&outcome.scenarios)
+            .map(|(set, (_, figures))| serde_json::json!({"set": set, "figures": figures}))
+            .collect();
+        serde_json::json!({
+            "format": SWEEP_FORMAT,
+            "version": SWEEP_VERSION,
+            "graph": outcome.graph,
+            "replications": outcome.runs,
+            "seeds": seeds,
+            "wall_time_ms": outcome.wall_time_ms,
+            "threads": outcome.threads,
+            "scenarios": scenarios,
+        })
+    };
+    let mut text = serde_json::to_string_pretty(&document).expect("figures serialize");
+    text.push('\n');
     text
 }
 
@@ -446,7 +534,23 @@ fn outcome_ui(ui: &mut egui::Ui, outcome: &Outcome, commands: &mut Vec<AppComman
             .on_hover_text("Every figure with each run's value, one column per seed")
             .clicked()
         {
-            commands.push(AppCommand::ExportReplicationsCsv(as_csv(outcome)));
+            commands.push(AppCommand::ExportReplications(
+                ExportWhat::ReplicationsCsv,
+                as_csv(outcome),
+            ));
+        }
+        if ui
+            .button("Save JSON…")
+            .on_hover_text(
+                "The figures as `flowbench run --replications N --json` gives them \
+                 (without each run's report)",
+            )
+            .clicked()
+        {
+            commands.push(AppCommand::ExportReplications(
+                ExportWhat::ReplicationsJson,
+                as_json(outcome),
+            ));
         }
     });
     let (headings, rows) = table(outcome);
@@ -538,17 +642,21 @@ mod tests {
         );
     }
 
+    /// The outcome of `state`'s runs of the M/M/1 graph from `first_seed`.
+    fn outcome_of(mut state: ReplicateState, first_seed: u64) -> Outcome {
+        state.start(&mm1(), first_seed, &egui::Context::default());
+        wait(&mut state);
+        state.outcome.unwrap().unwrap()
+    }
+
     #[test]
     fn one_scenario_lists_mean_interval_min_and_max() {
-        let doc = mm1();
-        let mut state = ReplicateState {
+        let state = ReplicateState {
             runs: 3,
             duration: "10h".to_owned(),
             ..ReplicateState::default()
         };
-        state.start(&doc, 7, &egui::Context::default());
-        wait(&mut state);
-        let outcome = state.outcome.clone().unwrap().unwrap();
+        let outcome = outcome_of(state, 7);
         let (headings, rows) = table(&outcome);
         assert_eq!(headings, ["figure", "mean", "± 95 %", "min", "max"]);
         assert!(rows.iter().any(|r| r[0] == "done · latency mean"));
@@ -577,5 +685,61 @@ mod tests {
         let cells: Vec<f64> = row.split(',').skip(4).map(|c| c.parse().unwrap()).collect();
         assert_eq!(cells[0], latency.mean);
         assert_eq!(&cells[4..], latency.values.as_slice());
+
+        // The JSON has the command line's fields but `reports`, and the same figures.
+        let json: serde_json::Value = serde_json::from_str(&as_json(&outcome)).unwrap();
+        let cli = serde_json::to_value(replications::Replications {
+            format: REPLICATIONS_FORMAT,
+            version: REPLICATIONS_VERSION,
+            graph: String::new(),
+            replications: 0,
+            seeds: Vec::new(),
+            sim_time_ms: 0.0,
+            ends: "duration",
+            wall_time_ms: 0.0,
+            threads: 1,
+            figures: Vec::new(),
+            reports: Vec::new(),
+            runs: Vec::new(),
+        })
+        .unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        let mut expected = keys(&cli);
+        expected.retain(|k| k != "reports");
+        assert_eq!(keys(&json), expected);
+        assert_eq!(json["format"], "flowbench.replications");
+        assert_eq!(json["graph"], mm1().graph.name.as_str());
+        assert_eq!(json["seeds"], serde_json::json!([7, 8, 9]));
+        assert_eq!(json["ends"], "duration");
+        assert_eq!(json["sim_time_ms"], 36_000_000.0);
+        assert_eq!(json["figures"], serde_json::to_value(figures).unwrap());
+    }
+
+    /// With settings to vary, the JSON is a sweep's: a scenario per value with what it set.
+    #[test]
+    fn varied_settings_save_as_a_sweep() {
+        let state = ReplicateState {
+            runs: 2,
+            duration: "1h".to_owned(),
+            vary: "worker.concurrency=1,2".to_owned(),
+            ..ReplicateState::default()
+        };
+        let outcome = outcome_of(state, 42);
+        let json: serde_json::Value = serde_json::from_str(&as_json(&outcome)).unwrap();
+        assert_eq!(json["format"], "flowbench.sweep");
+        assert_eq!(json["seeds"], serde_json::json!([42, 43]));
+        let scenarios = json["scenarios"].as_array().unwrap();
+        assert_eq!(scenarios.len(), 2);
+        assert_eq!(
+            scenarios[1]["set"],
+            serde_json::json!({"worker.concurrency": 2})
+        );
+        assert_eq!(
+            scenarios[1]["figures"],
+            serde_json::to_value(&outcome.scenarios[1].1).unwrap()
+        );
+        assert!(scenarios[0].get("reports").is_none());
     }
 }

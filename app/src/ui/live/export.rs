@@ -26,6 +26,8 @@ pub enum ExportWhat {
     SeriesCsv,
     /// The Replications window's figures, with every run's value.
     ReplicationsCsv,
+    /// The same as the command line's replications (or sweep) JSON.
+    ReplicationsJson,
 }
 
 impl ExportWhat {
@@ -33,13 +35,14 @@ impl ExportWhat {
         match self {
             ExportWhat::Report => "Export run report",
             ExportWhat::SeriesCsv => "Export time series",
-            ExportWhat::ReplicationsCsv => "Export replications",
+            ExportWhat::ReplicationsCsv | ExportWhat::ReplicationsJson => "Export replications",
         }
     }
 
     fn filter(self) -> (&'static str, &'static [&'static str]) {
         match self {
             ExportWhat::Report => ("Flowbench run report", &["json"]),
+            ExportWhat::ReplicationsJson => ("Flowbench replications", &["json"]),
             ExportWhat::SeriesCsv | ExportWhat::ReplicationsCsv => ("CSV", &["csv"]),
         }
     }
@@ -49,6 +52,7 @@ impl ExportWhat {
             ExportWhat::Report => "report.json",
             ExportWhat::SeriesCsv => "series.csv",
             ExportWhat::ReplicationsCsv => "replications.csv",
+            ExportWhat::ReplicationsJson => "replications.json",
         }
     }
 }
@@ -176,7 +180,7 @@ pub fn request(
             series_csv(live.series(), &order)
         }
         // Made by the Replications window, which hands it to `request_content`.
-        ExportWhat::ReplicationsCsv => {
+        ExportWhat::ReplicationsCsv | ExportWhat::ReplicationsJson => {
             commands.push(AppCommand::Status(
                 "Export replications from the Replications window".to_owned(),
             ));
@@ -328,7 +332,7 @@ fn exported_message(what: ExportWhat, path: &Path) -> String {
     let thing = match what {
         ExportWhat::Report => "run report",
         ExportWhat::SeriesCsv => "time series",
-        ExportWhat::ReplicationsCsv => "replications",
+        ExportWhat::ReplicationsCsv | ExportWhat::ReplicationsJson => "replications",
     };
     format!("Exported the {thing} to {}", path.display())
 }
