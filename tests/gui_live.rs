@@ -378,7 +378,8 @@ fn inspector_injects_and_clears_a_fault() {
 }
 
 /// A run whose counts reach the millions, in a window 1,280 points wide: the run's state at
-/// the right end of the bar is not drawn over the conservation check beside the counts.
+/// the right end of the bar is not drawn over the conservation check beside the counts, and
+/// stays on their row.
 #[test]
 fn big_counts_leave_the_runs_state_readable() {
     let graph = Graph::from_json_str(
@@ -421,5 +422,10 @@ fn big_counts_leave_the_runs_state_readable() {
     assert!(
         !conserved.intersects(export),
         "Export {export:?} over {conserved:?}"
+    );
+    // Millions read "10.0M": the counts, the state and Export keep to one row.
+    assert!(
+        (state.center().y - conserved.center().y).abs() < 4.0,
+        "the state {state:?} left the row of {conserved:?}"
     );
 }

@@ -56,6 +56,27 @@ pub fn count(n: u64) -> String {
     n.to_string()
 }
 
+/// A count in a few characters: exact below a million, then three digits with M or G
+/// ("5.75M", "57.5M", "575M", "1.20G").
+pub fn count_short(n: u64) -> String {
+    if n < 1_000_000 {
+        return n.to_string();
+    }
+    let (v, suffix) = if n < 999_500_000 {
+        (n as f64 / 1e6, "M")
+    } else {
+        (n as f64 / 1e9, "G")
+    };
+    let decimals = if v < 9.995 {
+        2
+    } else if v < 99.95 {
+        1
+    } else {
+        0
+    };
+    format!("{v:.decimals$}{suffix}")
+}
+
 /// A duration in milliseconds, in the unit that reads best: "850 µs", "12.5 ms", "3.20 s".
 pub fn duration_ms(ms: f64) -> String {
     if !ms.is_finite() {
@@ -94,6 +115,13 @@ mod tests {
         assert_eq!(rate(0.9), "0.90/s");
         assert_eq!(rate(12_345.0), "12.3k/s");
         assert_eq!(number(3_032_500.0), "3.03M");
+        assert_eq!(count_short(999_999), "999999");
+        assert_eq!(count_short(5_748_848), "5.75M");
+        assert_eq!(count_short(9_995_000), "10.0M");
+        assert_eq!(count_short(57_488_480), "57.5M");
+        assert_eq!(count_short(574_884_800), "575M");
+        assert_eq!(count_short(999_499_999), "999M");
+        assert_eq!(count_short(1_204_000_000), "1.20G");
         assert_eq!(number(999_949.0), "999.9k");
         assert_eq!(number(12_345_678.0), "12.3M");
         assert_eq!(axis(400_000.0), "400k");

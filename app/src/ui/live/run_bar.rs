@@ -32,7 +32,7 @@ pub fn ui(
         // row of their own instead of being drawn over the counts.
         // (A wrapping row's available width is the whole row's: measure from the cursor.)
         let room = ui.max_rect().right() - ui.cursor().min.x;
-        if room < state_and_export_width(ui) {
+        if room < state_and_export_width(ui, state_word(ui, live).0) {
             ui.end_row();
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -282,7 +282,15 @@ fn readout_ui(ui: &mut egui::Ui, live: &LiveSession) {
             _ => ui.visuals().text_color(),
         };
         ui.label(RichText::new(name).color(weak).small());
-        ui.label(RichText::new(format::count(value)).color(color).monospace())
+        // Millions in a few characters, so that a big run's counts keep to one row; the
+        // exact count in the tooltip (and in the monitor's table).
+        let shown = format::count_short(value);
+        let tip = if value >= 1_000_000 {
+            format!("{tip}: {}", format::count(value))
+        } else {
+            tip.to_owned()
+        };
+        ui.label(RichText::new(shown).color(color).monospace())
             .on_hover_text(tip);
     }
     if let Some(report) = report {
@@ -351,7 +359,7 @@ fn ok_color(ui: &egui::Ui) -> Color32 {
 }
 
 /// Room the run's state (its longest word) and the Export button take at the bar's end.
-fn state_and_export_width(ui: &egui::Ui) -> f32 {
+fn state_and_export_width(ui: &egui::Ui, state: &str) -> f32 {
     let width = |text: &str, style: egui::TextStyle| {
         ui.painter()
             .layout_no_wrap(
@@ -364,21 +372,26 @@ fn state_and_export_width(ui: &egui::Ui) -> f32 {
     };
     let spacing = ui.spacing();
     // The state is shown strong, a little wider than the body font measures it.
-    width("not started", egui::TextStyle::Body) * 1.1
+    width(state, egui::TextStyle::Body) * 1.1
         + width("Export", egui::TextStyle::Button)
         + 2.0 * spacing.button_padding.x
         + 3.0 * spacing.item_spacing.x
 }
 
-fn state_ui(ui: &mut egui::Ui, live: &LiveSession) {
-    let (word, color) = match live.state() {
+/// The run's state in a word, and its colour.
+fn state_word(ui: &egui::Ui, live: &LiveSession) -> (&'static str, egui::Color32) {
+    match live.state() {
         None if live.is_active() => ("starting", ui.visuals().weak_text_color()),
         None => ("not started", ui.visuals().weak_text_color()),
         Some(RunState::Running) => ("• running", ok_color(ui)),
         Some(RunState::Paused) => ("paused", ui.visuals().warn_fg_color),
         Some(RunState::Finished) => ("finished", ui.visuals().hyperlink_color),
         Some(RunState::Failed(_)) => ("failed", ui.visuals().error_fg_color),
-    };
+    }
+}
+
+fn state_ui(ui: &mut egui::Ui, live: &LiveSession) {
+    let (word, color) = state_word(ui, live);
     let caption = ui.label(RichText::new(word).color(color).strong());
     let pace = live.snapshot().map(|s| s.pace);
     if let Some(pace) = pace {
