@@ -219,44 +219,41 @@ impl Latency {
         }
     }
 
+    /// Counters per word of `counts`: 1 or 2.
+    fn per_word(&self) -> usize {
+        if self.wide { 1 } else { 2 }
+    }
+
+    /// Counter `j` of a word of `counts` (`j < per_word()`).
+    fn in_word(&self, word: u32, j: usize) -> u32 {
+        if self.wide {
+            word
+        } else {
+            (word >> (16 * j)) & 0xffff
+        }
+    }
+
     /// Counters in all (buckets covered).
     fn n_counters(&self) -> usize {
-        if self.wide {
-            self.counts.len()
-        } else {
-            self.counts.len() * 2
-        }
+        self.counts.len() * self.per_word()
     }
 
     /// Counter `i` (of bucket `first_block * 64 + i`).
     fn counter(&self, i: usize) -> u32 {
-        if self.wide {
-            self.counts[i]
-        } else {
-            (self.counts[i >> 1] >> ((i & 1) * 16)) & 0xffff
-        }
+        let per_word = self.per_word();
+        self.in_word(self.counts[i / per_word], i % per_word)
     }
 
     /// The counters in bucket order.
     fn counters(&self) -> Vec<u32> {
-        if self.wide {
-            self.counts.clone()
-        } else {
-            self.counts
-                .iter()
-                .flat_map(|&word| [word & 0xffff, word >> 16])
-                .collect()
-        }
+        (0..self.n_counters()).map(|i| self.counter(i)).collect()
     }
 
     /// The sum of the counters.
     fn counted(&self) -> u64 {
-        let words = self.counts.iter().map(|&w| u64::from(w));
-        if self.wide {
-            words.sum()
-        } else {
-            words.map(|w| (w & 0xffff) + (w >> 16)).sum()
-        }
+        (0..self.n_counters())
+            .map(|i| u64::from(self.counter(i)))
+            .sum()
     }
 
     /// A bucket outside the counters' range (they grow to cover it), or a full counter.
@@ -264,7 +261,7 @@ impl Latency {
     fn count_slow(&mut self, b: usize) {
         let block = b >> SUB_BITS;
         // Words per block of counters.
-        let words = if self.wide { SUB } else { SUB / 2 };
+        let words = SUB / self.per_word();
         if self.counts.is_empty() {
             self.first_block = block;
             self.counts = vec![0; words];
@@ -341,7 +338,7 @@ impl Latency {
             *found == N
         };
         let base = self.first_block << SUB_BITS;
-        let per_word = if self.wide { 1 } else { 2 };
+        let per_word = self.per_word();
         let mut st = 0;
         for (wi, &word) in self.counts.iter().enumerate() {
             let first = base + wi * per_word;
@@ -361,12 +358,7 @@ impl Latency {
                         return values;
                     }
                 }
-                let c = if self.wide {
-                    word
-                } else {
-                    (word >> (16 * j)) & 0xffff
-                };
-                seen += u64::from(c);
+                seen += u64::from(self.in_word(word, j));
                 while staged.get(st).is_some_and(|&s| usize::from(s) == b) {
                     st += 1;
                     seen += 1;
@@ -502,7 +494,7 @@ impl RecentLatency {
         let base = self.first_block << SUB_BITS;
         let offset = (latency.first_block << SUB_BITS).wrapping_sub(base);
         let mut step = Vec::new();
-        let per_word = if latency.wide { 1 } else { 2 };
+        let per_word = latency.per_word();
         for (wi, &word) in latency.counts.iter().enumerate() {
             // A word of counters at zero has nothing new (a counter never goes back to
             // zero) unless a staged bucket falls in it.
@@ -512,12 +504,7 @@ impl RecentLatency {
             }
             for j in 0..per_word {
                 let i = wi * per_word + j;
-                let c = if latency.wide {
-                    word
-                } else {
-                    (word >> (16 * j)) & 0xffff
-                };
-                let mut now_count = u64::from(c);
+                let mut now_count = u64::from(latency.in_word(word, j));
                 let b = i + offset + base;
                 while staged.next_if_eq(&b).is_some() {
                     now_count += 1;
