@@ -21,5 +21,10 @@ pub mod ui;
 /// system allocator every frame's meshes (megabytes for a big graph, grown from empty by
 /// egui's tessellator) came from fresh pages: about 3 ms of page faults per frame of the
 /// 10,000-node graph, most of the frame.
+///
+/// Built without transparent huge pages (`no_thp`, Cargo.toml): with them every process
+/// cleared two 2-MiB pages before `main` (0.6 ms of a 2-ms start) and more as it grew, and a
+/// short `flowbench run` took 2–5 ms longer and varied more; frames are the same either
+/// way (docs/PERFORMANCE.md, "Processes without huge pages").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

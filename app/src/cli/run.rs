@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use flowbench_engine::broker::{Hub, LinkState};
@@ -118,6 +118,12 @@ impl RunArgs {
 /// Events between two looks at the guards (wall clock, resident memory).
 const GUARD_EVERY: u64 = 1 << 17;
 
+/// Wall time between two readings of the resident memory. A reading costs about 10 µs (the
+/// system writes out the whole /proc status); a fast run reaches [`GUARD_EVERY`] events in
+/// under 2 ms, and memory that grows towards a ceiling of gigabytes does not get there in
+/// 10 ms.
+const MEMORY_EVERY: Duration = Duration::from_millis(10);
+
 /// What ends a run early: a wall-clock timeout, a memory ceiling, and (in the designer) the
 /// user's Cancel.
 pub struct Guard {
@@ -125,6 +131,9 @@ pub struct Guard {
     timeout: Option<Duration>,
     max_memory: Option<u64>,
     cancel: Option<Arc<AtomicBool>>,
+    /// When the resident memory is next read, in nanoseconds after `started` (shared by
+    /// the threads of replications, which share the process's memory).
+    next_memory_ns: AtomicU64,
 }
 
 impl Guard {
@@ -134,6 +143,7 @@ impl Guard {
             timeout: args.timeout.map(|ms| Duration::from_secs_f64(ms / 1000.0)),
             max_memory: args.max_memory.or_else(default_memory_ceiling),
             cancel: None,
+            next_memory_ns: AtomicU64::new(0),
         }
     }
 
@@ -144,6 +154,7 @@ impl Guard {
             timeout: None,
             max_memory: default_memory_ceiling(),
             cancel: Some(cancel),
+            next_memory_ns: AtomicU64::new(0),
         }
     }
 
@@ -158,8 +169,9 @@ impl Guard {
                 summary::format_sim_duration(sim.now_ms())
             ));
         }
+        let elapsed = self.started.elapsed();
         if let Some(timeout) = self.timeout
-            && self.started.elapsed() >= timeout
+            && elapsed >= timeout
         {
             return Err(format!(
                 "stopped by --timeout {} at simulated {}",
@@ -167,7 +179,9 @@ impl Guard {
                 summary::format_sim_duration(sim.now_ms())
             ));
         }
-        if let (Some(ceiling), Some(resident)) = (self.max_memory, resident_bytes())
+        if let Some(ceiling) = self.max_memory
+            && self.memory_due(elapsed)
+            && let Some(resident) = resident_bytes()
             && resident > ceiling
         {
             let holder = match sim.largest_holder() {
@@ -184,6 +198,19 @@ impl Guard {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the resident memory is to be read now, `elapsed` after the start: the first
+    /// time, then once per [`MEMORY_EVERY`].
+    fn memory_due(&self, elapsed: Duration) -> bool {
+        let now = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let next = self.next_memory_ns.load(Ordering::Relaxed);
+        if now < next {
+            return false;
+        }
+        let after = now.saturating_add(MEMORY_EVERY.as_nanos() as u64);
+        self.next_memory_ns.store(after, Ordering::Relaxed);
+        true
     }
 }
 
@@ -707,6 +734,21 @@ mod tests {
         assert!(ceiling > 1 << 20 && ceiling <= 8 << 30, "{ceiling}");
         assert_eq!(proc_status_kib("/proc/self/status", "NoSuchKey:"), None);
         assert_eq!(proc_status_kib("/no/such/file", "VmRSS:"), None);
+    }
+
+    /// The resident memory is read at the first look, then once per MEMORY_EVERY of wall
+    /// time, however often the guard looks.
+    #[test]
+    fn memory_is_read_once_per_interval() {
+        let guard = Guard::cancellable(Arc::new(AtomicBool::new(false)));
+        let ms = Duration::from_millis;
+        assert!(guard.memory_due(ms(0)));
+        assert!(!guard.memory_due(ms(0)));
+        assert!(!guard.memory_due(MEMORY_EVERY - ms(1)));
+        assert!(guard.memory_due(MEMORY_EVERY));
+        assert!(!guard.memory_due(MEMORY_EVERY + ms(5)));
+        assert!(guard.memory_due(MEMORY_EVERY * 5));
+        assert!(!guard.memory_due(MEMORY_EVERY * 5 + ms(9)));
     }
 
     /// Memory sizes read with their units; anything else is refused.
