@@ -23,8 +23,8 @@ pub mod ui;
 /// 10,000-node graph, most of the frame.
 ///
 /// Built without transparent huge pages (`no_thp`, Cargo.toml): with them every process
-/// cleared two 2-MiB pages before `main` (0.2–0.6 ms of a 2-ms start) and more as it grew, and a
-/// short `flowbench run` took 2–5 ms longer and varied more; frames are the same either
-/// way (docs/PERFORMANCE.md, "Processes without huge pages").
+/// cleared two 2-MiB pages before `main` (0.2–0.6 ms of a 2-ms start) and more as it
+/// grew, and a short `flowbench run` took 2–5 ms longer and varied more; frames are the
+/// same either way (docs/PERFORMANCE.md, "Processes without huge pages").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
