@@ -358,7 +358,8 @@ fn ok_color(ui: &egui::Ui) -> Color32 {
     }
 }
 
-/// Room the run's state (its longest word) and the Export button take at the bar's end.
+/// Room the run's state (`state`, the word shown now) and the Export button take at the
+/// bar's end.
 fn state_and_export_width(ui: &egui::Ui, state: &str) -> f32 {
     let width = |text: &str, style: egui::TextStyle| {
         ui.painter()
